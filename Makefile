@@ -1,0 +1,31 @@
+# Each target creates .venv and installs the project (pinned by constraints.txt) on first use.
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-stamp
+PYTHON ?= python3
+
+.PHONY: test bench bench-full lint perf check clean
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -c constraints.txt -e ".[dev]"
+	touch $(STAMP)
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+bench: $(STAMP)
+	$(VENV)/bin/mibench bench --preset quick --out results
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check mibench tasks estimators tests
+
+perf: $(STAMP)
+	$(PY) -m pytest tests/perf -m perf --benchmark-enable -p no:cacheprovider -s
+
+check: $(STAMP)
+	$(VENV)/bin/mibench check
+
+clean:
+	rm -rf $(VENV) build *.egg-info

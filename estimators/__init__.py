@@ -1,0 +1,1 @@
+"""Built-in estimators (installed as ``mibench.estimators``; imports only ``mibench``)."""

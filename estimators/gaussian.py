@@ -1,0 +1,38 @@
+"""Plug-in Gaussian (CCA) estimator: the MI of a Gaussian with the sample covariance."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mibench import Estimator, validate_xy
+
+
+class GaussianEstimator(Estimator):
+    """I = -1/2 sum_j log(1 - rho_j^2), rho_j the sample canonical correlations of X and Y.
+
+    Equal to 1/2 (log det S_X + log det S_Y - log det S) for the sample covariance S. Exact for
+    Gaussian data (up to sampling error), a lower bound in general. Needs n > d_x + d_y + 1 and
+    no constant column. Cost O(n (d_x + d_y)^2 + (d_x + d_y)^3). Extra information:
+    ``canonical_correlations``.
+    """
+
+    def __init__(self) -> None:
+        pass
+
+    def estimate_with_info(self, x, y):
+        x, y = validate_xy(x, y, min_samples=x_dims(x, y) + 2, allow_constant=False, name="gaussian")
+        xc, yc = x - x.mean(0), y - y.mean(0)
+        # whiten each block (QR is stable for ill-conditioned blocks), then SVD of the cross product
+        qx, _ = np.linalg.qr(xc)
+        qy, _ = np.linalg.qr(yc)
+        rho = np.clip(np.linalg.svd(qx.T @ qy, compute_uv=False), 0.0, 1.0 - 1e-15)
+        mi = float(-0.5 * np.sum(np.log1p(-rho**2)))
+        return mi, {"canonical_correlations": rho.tolist()}
+
+
+def x_dims(x, y) -> int:
+    """d_x + d_y where shapes allow (used for the minimum sample count before validation)."""
+    try:
+        return int(np.shape(x)[1]) + int(np.shape(y)[1])
+    except (IndexError, TypeError):
+        return 0

@@ -1,0 +1,5 @@
+import sys
+
+from mibench.cli import main
+
+sys.exit(main())

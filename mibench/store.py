@@ -1,0 +1,149 @@
+"""The SQLite result store (stdlib sqlite3, WAL mode).
+
+One row per finished cell, written once in its own transaction; the UNIQUE key
+(task_id, estimator, n, seed) makes a resumed run skip what is done and makes duplicates
+impossible. A killed run loses only the cells that were in flight.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from pathlib import Path
+from typing import Any, Iterable
+
+import pandas as pd
+
+from mibench.errors import MibenchError
+
+COLUMNS = [
+    "task_id", "task_family", "truth", "truth_stderr", "estimator", "estimator_name",
+    "config_hash", "config", "n", "seed", "estimate", "seconds", "device", "peak_memory_mb",
+    "status", "error", "info", "versions", "timestamp",
+]
+JSON_COLUMNS = ("config", "info", "versions")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS results (
+    id INTEGER PRIMARY KEY,
+    task_id TEXT NOT NULL, task_family TEXT, truth REAL NOT NULL, truth_stderr REAL,
+    estimator TEXT NOT NULL, estimator_name TEXT NOT NULL, config_hash TEXT NOT NULL, config TEXT,
+    n INTEGER NOT NULL, seed INTEGER NOT NULL,
+    estimate REAL, seconds REAL, device TEXT, peak_memory_mb REAL,
+    status TEXT NOT NULL CHECK (status IN ('ok', 'failed', 'timeout')), error TEXT,
+    info TEXT, versions TEXT, timestamp TEXT NOT NULL,
+    UNIQUE (task_id, estimator, n, seed)
+);
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY, started TEXT NOT NULL, config TEXT NOT NULL
+);
+"""
+
+
+class Store:
+    """A results database at ``path`` (created with its parent folder if missing)."""
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = Path(path)
+        if self.path.exists() and not self.path.is_file():
+            raise MibenchError(f"store path {str(self.path)!r} exists and is not a file")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise MibenchError(f"store path {str(self.path)!r}: cannot create its folder ({exc.strerror})") from None
+        if self.path.exists():
+            if not os.access(self.path, os.R_OK | os.W_OK):
+                raise MibenchError(f"store path {str(self.path)!r} is not a readable and writable file")
+            with open(self.path, "rb") as fh:
+                head = fh.read(16)
+            if head and head != b"SQLite format 3\x00":
+                raise MibenchError(f"store path {str(self.path)!r} is not an SQLite database")
+        elif not os.access(self.path.parent, os.W_OK):
+            raise MibenchError(f"store path {str(self.path)!r}: its folder is not writable")
+        try:
+            self._conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+            self._conn.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            raise MibenchError(f"store path {str(self.path)!r}: {exc}") from None
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def done_keys(self) -> set[tuple[str, str, int, int]]:
+        rows = self._conn.execute("SELECT task_id, estimator, n, seed FROM results")
+        return {tuple(r) for r in rows}
+
+    def delete_failed(self, keys: Iterable[tuple[str, str, int, int]]) -> int:
+        """Remove failed/timeout rows among ``keys`` so that they run again (``--retry-failed``)."""
+        with self._transaction() as cur:
+            count = 0
+            for k in keys:
+                cur.execute(
+                    "DELETE FROM results WHERE task_id=? AND estimator=? AND n=? AND seed=? AND status != 'ok'", k
+                )
+                count += cur.rowcount
+        return count
+
+    def add(self, row: dict[str, Any]) -> bool:
+        """Insert one finished cell in its own transaction; False if that cell is already stored."""
+        values = [json.dumps(row.get(c), sort_keys=True, default=repr) if c in JSON_COLUMNS else row.get(c)
+                  for c in COLUMNS]
+        try:
+            with self._transaction() as cur:
+                cur.execute(
+                    f"INSERT INTO results ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})",
+                    values,
+                )
+        except sqlite3.IntegrityError:
+            return False
+        return True
+
+    def add_run(self, started: str, config: dict[str, Any]) -> None:
+        with self._transaction() as cur:
+            cur.execute("INSERT INTO runs (started, config) VALUES (?, ?)", (started, json.dumps(config, sort_keys=True)))
+
+    def runs(self) -> list[dict[str, Any]]:
+        rows = self._conn.execute("SELECT started, config FROM runs ORDER BY id")
+        return [{"started": s, **json.loads(c)} for s, c in rows]
+
+    def dataframe(self) -> pd.DataFrame:
+        """Every row, JSON columns decoded, in insertion order."""
+        df = pd.read_sql_query(f"SELECT {', '.join(COLUMNS)} FROM results ORDER BY id", self._conn)
+        for c in JSON_COLUMNS:
+            df[c] = df[c].map(lambda s: json.loads(s) if isinstance(s, str) else s)
+        return df
+
+    def _transaction(self):
+        return _Tx(self._conn)
+
+
+class _Tx:
+    """BEGIN IMMEDIATE ... COMMIT, rolled back on error (the connection is in autocommit mode)."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def __enter__(self) -> sqlite3.Cursor:
+        self.cur = self.conn.cursor()
+        self.cur.execute("BEGIN IMMEDIATE")
+        return self.cur
+
+    def __exit__(self, exc_type, *_):
+        self.cur.execute("ROLLBACK" if exc_type else "COMMIT")
+        return False
+
+
+def open_existing(path: str | os.PathLike) -> Store:
+    """Open a store that must already exist (for export, leaderboard, report)."""
+    if not Path(path).is_file():
+        raise MibenchError(f"no store at {str(path)!r} (run `mibench run --store {path}` first)")
+    return Store(path)

@@ -1,0 +1,106 @@
+"""What runs inside a worker process: draw the samples of one cell, time the estimator, build its row.
+
+Samples are generated here from (task, n, seed), so large samples never cross a process boundary.
+The task and the estimator factory arrive pickled together with the driver's ``sys.path``,
+so factories from packages the driver found (e.g. a plug-in in a temporary folder) import here too.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import pickle
+import resource
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from mibench.estimator import call_estimator
+from mibench.registry import build_estimator
+from mibench.spec import Spec
+
+
+@dataclass
+class CellJob:
+    task_blob: bytes
+    factory_blob: bytes
+    spec: Spec
+    task_id: str
+    n: int
+    seed: int
+    meta: dict[str, Any] = field(default_factory=dict)  # row fields known to the driver
+    sys_path: list[str] = field(default_factory=list)
+
+    @property
+    def key(self) -> tuple[str, str, int, int]:
+        return (self.task_id, self.spec.text, self.n, self.seed)
+
+
+def now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def base_row(job: CellJob) -> dict[str, Any]:
+    return {
+        **job.meta,
+        "task_id": job.task_id,
+        "estimator": job.spec.text,
+        "estimator_name": job.spec.name,
+        "n": job.n,
+        "seed": job.seed,
+        "estimate": None,
+        "seconds": None,
+        "device": None,
+        "peak_memory_mb": None,
+        "info": {},
+        "error": None,
+        "timestamp": now(),
+    }
+
+
+def failed_row(job: CellJob, status: str, error: str) -> dict[str, Any]:
+    return {**base_row(job), "status": status, "error": error}
+
+
+def execute_cell(job: CellJob) -> dict[str, Any]:
+    """Run one cell; every exception becomes a ``failed`` row (crashes and hangs are the driver's)."""
+    for p in job.sys_path:
+        if p not in sys.path:
+            sys.path.append(p)
+    row = base_row(job)
+    try:
+        task = pickle.loads(job.task_blob)
+        factory = pickle.loads(job.factory_blob)
+        estimator = build_estimator(job.spec, factory)
+        x, y = task.sample(job.n, job.seed)
+        if task.is_image and not getattr(estimator, "accepts_images", False):
+            # estimators written for vectors see images flattened to (n, pixels)
+            x, y = x.reshape(len(x), -1), y.reshape(len(y), -1)
+        cuda = _cuda_start()
+        t0 = time.perf_counter()
+        value, info = call_estimator(estimator, x, y)
+        if cuda is not None:
+            cuda.synchronize()
+        row["seconds"] = time.perf_counter() - t0
+        row.update(estimate=value, info=info, status="ok")
+        row["device"] = str(info.get("device") or getattr(estimator, "device", None) or "cpu")
+        if cuda is not None and row["device"].startswith("cuda"):
+            row["peak_memory_mb"] = cuda.max_memory_allocated() / 2**20
+    except Exception as exc:  # the estimator's (or sampler's) failure is data, not a crash
+        row.update(status="failed", error=f"{type(exc).__name__}: {exc}"[:2000])
+    if row["peak_memory_mb"] is None:
+        # peak resident set of this worker process (KiB on Linux)
+        row["peak_memory_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    row["timestamp"] = now()
+    return row
+
+
+def _cuda_start():
+    """torch.cuda when a GPU is in use (synchronised around timing), else None."""
+    torch = sys.modules.get("torch")
+    if torch is None or not torch.cuda.is_available():
+        return None
+    torch.cuda.synchronize()
+    torch.cuda.reset_peak_memory_stats()
+    return torch.cuda
+

@@ -1,0 +1,6 @@
+"""Suites exposed through the ``mibench.tasks`` entry point (suite name -> callable)."""
+
+from mibench.tasks.gaussian import gaussian_suite
+from mibench.tasks.staircase import staircase_suite
+
+__all__ = ["gaussian_suite", "staircase_suite"]
