@@ -33,7 +33,7 @@ def write_baseline(summary: pd.DataFrame, path: Path = BASELINE) -> None:
 
 
 def compare(current: pd.DataFrame, baseline: pd.DataFrame, abs_tol: float, z: float) -> pd.DataFrame:
-    """One line per baseline entry (and per new entry) with the verdict ``ok``/``worse``/``failed``/``missing``/``new``."""
+    """One line per baseline or current entry, verdict ``ok``/``worse``/``failed``/``missing``/``new``."""
     merged = baseline.merge(current, on=["task_id", "estimator", "n"], how="outer",
                             suffixes=("_base", "_now"), indicator=True)
     lines = []

@@ -10,9 +10,10 @@ is recorded with its error and does not affect the others.
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from importlib import metadata
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from mibench.errors import MibenchError
 from mibench.spec import Spec, parse_spec

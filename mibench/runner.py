@@ -17,8 +17,9 @@ import platform
 import signal
 import sys
 import tempfile
+from collections.abc import Iterable, Sequence
 from importlib import metadata
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import pandas as pd
 
@@ -61,6 +62,11 @@ def run(
         retry_failed: run again the cells stored as failed/timeout.
         executor: ``local`` (process pool) or ``ray``; ``address``: Ray cluster address.
     """
+    if multiprocessing.parent_process() is not None and "__mp_main__" in sys.modules:
+        raise MibenchError(
+            "mibench.run was called while a worker process was importing your script; "
+            "put the call under `if __name__ == '__main__':`"
+        )
     grid = build_grid(tasks, suite, estimators, n, seeds)
     if store is None:
         store = os.path.join(tempfile.mkdtemp(prefix="mibench-"), "results.sqlite")
@@ -139,7 +145,8 @@ def _run_local(todo: list[CellJob], db: Store, workers: int, timeout, progress) 
     from pebble import ProcessExpired, ProcessPool
 
     ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(_PRELOAD + (["torch"] if _has("torch") else []))
+    # torch is preloaded only when the grid's estimators imported it here (it is slow to import)
+    ctx.set_forkserver_preload(_PRELOAD + (["torch"] if "torch" in sys.modules else []))
     bar = _progress(len(todo), progress)
     pool = ProcessPool(max_workers=min(workers, len(todo)), max_tasks=1, context=ctx)
     try:
@@ -226,12 +233,6 @@ def _positive_int(v, what: str) -> int:
     if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
         raise MibenchError(f"{what} must be a positive integer, got {v!r}")
     return v
-
-
-def _has(module: str) -> bool:
-    from importlib.util import find_spec
-
-    return find_spec(module) is not None
 
 
 def _versions() -> dict[str, Any]:

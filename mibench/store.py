@@ -10,8 +10,9 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import pandas as pd
 
@@ -72,7 +73,7 @@ class Store:
     def close(self) -> None:
         self._conn.close()
 
-    def __enter__(self) -> "Store":
+    def __enter__(self) -> Store:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -109,7 +110,8 @@ class Store:
 
     def add_run(self, started: str, config: dict[str, Any]) -> None:
         with self._transaction() as cur:
-            cur.execute("INSERT INTO runs (started, config) VALUES (?, ?)", (started, json.dumps(config, sort_keys=True)))
+            cur.execute("INSERT INTO runs (started, config) VALUES (?, ?)",
+                        (started, json.dumps(config, sort_keys=True)))
 
     def runs(self) -> list[dict[str, Any]]:
         rows = self._conn.execute("SELECT started, config FROM runs ORDER BY id")

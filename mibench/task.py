@@ -12,7 +12,8 @@ from __future__ import annotations
 import json
 import math
 import numbers
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -118,7 +119,7 @@ class Task:
         name: str | None = None,
         family: str | None = None,
         params: dict[str, Any] | None = None,
-    ) -> "Task":
+    ) -> Task:
         """A new task: this one with ``fx`` applied to X and ``fy`` to Y (row-wise maps on (n, d) arrays).
 
         The truth is unchanged, which holds only when each map is injective and smooth on the

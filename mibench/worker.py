@@ -37,7 +37,7 @@ class CellJob:
 
 
 def now() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
 
 
 def base_row(job: CellJob) -> dict[str, Any]:

@@ -1,0 +1,65 @@
+"""Deliberately misbehaving estimators for the isolation, gate and conformance tests.
+
+Module-level so that worker processes can import them by reference.
+"""
+
+import math
+import os
+import time
+
+import numpy as np
+
+
+def raising(x, y):
+    raise RuntimeError("boom from the estimator")
+
+
+def hard_exit(x, y):
+    os._exit(1)
+
+
+def sleeping(x, y):
+    time.sleep(60)
+    return 0.0
+
+
+def returns_nan(x, y):
+    return float("nan")
+
+
+def returns_string(x, y):
+    return "0.5"
+
+
+def correlation_mi(x, y):
+    """Gaussian MI of the first coordinates (a quick, deterministic, plausible estimator)."""
+    r = np.corrcoef(np.asarray(x)[:, 0], np.asarray(y)[:, 0])[0, 1]
+    return -0.5 * math.log(1 - r**2)
+
+
+class Slow:
+    """Sleeps ``delay`` seconds, then returns the first-coordinate Gaussian MI."""
+
+    def __init__(self, delay: float = 0.5) -> None:
+        self.delay = delay
+
+    def estimate(self, x, y):
+        time.sleep(self.delay)
+        return correlation_mi(x, y)
+
+
+class Biased:
+    """The first-coordinate Gaussian MI plus a constant offset (a 'broken' estimator for the gate)."""
+
+    def __init__(self, offset: float = 0.0) -> None:
+        self.offset = offset
+
+    def estimate(self, x, y):
+        return correlation_mi(x, y) + self.offset
+
+
+class BiasedBy03(Biased):
+    """A regression: 0.3 nats of bias."""
+
+    def __init__(self) -> None:
+        super().__init__(offset=0.3)

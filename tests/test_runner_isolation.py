@@ -1,0 +1,53 @@
+"""Process isolation: every kind of estimator failure becomes a row, and the run goes on."""
+
+import numpy as np
+
+import mibench
+
+TASK = "multinormal-dense-2-2-0.5"
+
+
+def test_failures_become_rows_while_other_cells_finish(tmp_path, toy_estimators):
+    rows = mibench.run(
+        [TASK], estimators=["raising", "hard_exit", "sleeping", "returns_nan", "returns_string", "corr"],
+        n=[200], seeds=2, store=tmp_path / "s.sqlite", workers=2, timeout=3, progress=False,
+    )
+    assert len(rows) == 12
+    by = {(r.estimator, r.seed): r for r in rows.itertuples()}
+    for seed in (0, 1):
+        assert by[("corr", seed)].status == "ok" and np.isfinite(by[("corr", seed)].estimate)
+        assert by[("raising", seed)].status == "failed"
+        assert "RuntimeError: boom from the estimator" in by[("raising", seed)].error
+        assert by[("hard_exit", seed)].status == "failed"
+        assert "exit code 1" in by[("hard_exit", seed)].error
+        assert by[("sleeping", seed)].status == "timeout"
+        assert "timeout of 3 s" in by[("sleeping", seed)].error
+        assert by[("returns_nan", seed)].status == "failed"
+        assert "non-finite" in by[("returns_nan", seed)].error
+        assert by[("returns_string", seed)].status == "failed"
+        assert "expected a real number" in by[("returns_string", seed)].error
+    failed = rows[rows.status != "ok"]
+    assert failed.estimate.isna().all()
+
+
+def test_same_samples_for_every_estimator(tmp_path, toy_estimators):
+    """Paired comparison: two registrations of the same function give identical estimates."""
+    mibench.register_estimator("corr_twin", toy_estimators["corr"])
+    rows = mibench.run([TASK], estimators=["corr", "corr_twin"], n=[300], seeds=3,
+                       store=tmp_path / "s.sqlite", workers=2, progress=False)
+    pivot = rows.pivot(index="seed", columns="estimator", values="estimate")
+    assert (pivot["corr"] == pivot["corr_twin"]).all()
+    assert pivot["corr"].nunique() == 3  # different seeds, different samples
+
+
+def test_row_records_provenance(tmp_path):
+    rows = mibench.run([TASK], estimators=["ksg:k=3"], n=[200], seeds=[7], store=tmp_path / "s.sqlite",
+                       workers=1, progress=False)
+    r = rows.iloc[0]
+    task = mibench.get_task(TASK)
+    assert r.status == "ok" and r.truth == task.mutual_information
+    assert r.estimator == "ksg:k=3" and r.estimator_name == "ksg" and r.seed == 7 and r.n == 200
+    assert r.config["resolved"]["k"] == 3 and len(r.config_hash) == 16
+    assert r.seconds > 0 and r.device == "cpu" and r.peak_memory_mb > 0
+    assert r.versions["numpy"] == np.__version__ and "plugin" in r.versions
+    assert r.timestamp.endswith("+00:00")
