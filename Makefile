@@ -4,7 +4,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 PYTHON ?= python3
 
-.PHONY: test bench bench-full lint perf check clean
+.PHONY: test test-slow bench bench-full lint perf check clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -15,8 +15,14 @@ $(STAMP): pyproject.toml constraints.txt
 test: $(STAMP)
 	$(PY) -m pytest -q
 
+test-slow: $(STAMP)
+	$(PY) -m pytest -q -m slow
+
 bench: $(STAMP)
 	$(VENV)/bin/mibench bench --preset quick --out results
+
+bench-full: $(STAMP)
+	$(VENV)/bin/mibench bench --preset full --out results/full
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check mibench tasks estimators tests

@@ -40,7 +40,8 @@ def _parser() -> argparse.ArgumentParser:
 
     b = sub.add_parser("bench", help="run a preset and write leaderboards to a folder")
     b.add_argument("--preset", default="quick")
-    b.add_argument("--out", default="results", help="folder for leaderboard.md/.csv/.html (default results)")
+    b.add_argument("--out", default="results",
+                   help="folder for leaderboard.md/.csv/.html, report.html and figures/ (default results)")
     b.add_argument("--store", help="SQLite store (default OUT/PRESET.sqlite)")
     b.add_argument("--workers", type=int)
     b.set_defaults(func=cmd_bench)
@@ -54,6 +55,12 @@ def _parser() -> argparse.ArgumentParser:
     lb.add_argument("--format", default="md", choices=["md", "csv", "html"])
     lb.add_argument("--out", help="file to write (default stdout)")
     lb.set_defaults(func=cmd_leaderboard)
+
+    rp = sub.add_parser("report", help="a self-contained HTML report with figures from a store")
+    rp.add_argument("--store", required=True)
+    rp.add_argument("--out", required=True, help="folder for report.html and figures/")
+    rp.add_argument("--staircase", help="CSV written by `mibench staircase`, plotted when given")
+    rp.set_defaults(func=cmd_report)
 
     c = sub.add_parser("check", help="CI accuracy gate against results/baseline.csv")
     c.add_argument("--update", action="store_true", help="rewrite the baseline from this run")
@@ -142,8 +149,13 @@ def cmd_bench(args) -> int:
     out.mkdir(parents=True, exist_ok=True)
     for fmt in ("md", "csv", "html"):
         (out / f"leaderboard.{fmt}").write_text(render(rows, fmt))
+    from mibench.report import build_report
+
+    staircase = out / "staircase.csv"
+    report = build_report(store, out, staircase_csv=staircase if staircase.is_file() else None)
     failed = int((rows["status"] != "ok").sum())
-    print(f"{len(rows)} cells ({failed} failed) in {store}; leaderboards in {out}/leaderboard.{{md,csv,html}}")
+    print(f"{len(rows)} cells ({failed} failed) in {store}; leaderboards in {out}/leaderboard.{{md,csv,html}}; "
+          f"report {report}; figures in {out}/figures")
     return 0
 
 
@@ -168,6 +180,13 @@ def cmd_leaderboard(args) -> int:
         Path(args.out).write_text(text)
     else:
         sys.stdout.write(text)
+    return 0
+
+
+def cmd_report(args) -> int:
+    from mibench.report import build_report
+
+    print(build_report(args.store, args.out, staircase_csv=args.staircase))
     return 0
 
 

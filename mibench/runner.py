@@ -91,7 +91,7 @@ def run(
             elif executor == "ray":
                 from mibench.ray_executor import run_ray
 
-                run_ray(todo, db, timeout=timeout, progress=progress, address=address)
+                run_ray(todo, db, timeout=timeout, progress=progress, address=address, num_cpus=workers)
             else:
                 raise MibenchError(f"unknown executor {executor!r} (choose local or ray)")
         df = db.dataframe()
