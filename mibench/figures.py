@@ -9,6 +9,7 @@ import matplotlib
 
 matplotlib.use("Agg")  # no display: figures are files
 import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.ticker as mticker  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
@@ -74,6 +75,7 @@ def runtime_vs_n(rows: pd.DataFrame) -> plt.Figure:
     sns.lineplot(data=d, x="n", y="seconds", hue="estimator [device]", marker="o", ax=ax)
     ax.set(xscale="log", yscale="log", xlabel="sample size n", ylabel="mean time per estimate [s]",
            title="Runtime vs sample size")
+    _plain_log_ticks(ax)
     ax.legend(fontsize=8, title="estimator [device]", title_fontsize=8)
     fig.tight_layout()
     return fig
@@ -89,6 +91,7 @@ def accuracy_vs_cost(summary: pd.DataFrame) -> plt.Figure:
         ax.annotate(r["estimator"], (r["seconds"], r["mae"]), xytext=(5, 4), textcoords="offset points", fontsize=8)
     ax.set(xscale="log", xlabel="mean time per estimate [s]", ylabel="mean absolute error [nats]",
            title="Accuracy vs cost (lower left is better)")
+    _plain_log_ticks(ax, "x")
     fig.tight_layout()
     return fig
 
@@ -121,6 +124,16 @@ def save(fig: plt.Figure, path_stem: str | Path) -> list[Path]:
     fig.savefig(out[1], metadata=_SVG_META)
     plt.close(fig)
     return out
+
+
+def _plain_log_ticks(ax, axes: str = "xy") -> None:
+    """Log axes labelled 1000, 0.01, ... instead of 10^3, 10^-2 (and no cluttered minor labels)."""
+    fmt = mticker.FuncFormatter(lambda v, _: f"{v:g}")
+    for name in axes:
+        axis = ax.xaxis if name == "x" else ax.yaxis
+        axis.set_major_locator(mticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        axis.set_major_formatter(fmt)
+        axis.set_minor_formatter(mticker.NullFormatter())
 
 
 def _unique_legend(axes):

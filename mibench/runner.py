@@ -67,10 +67,10 @@ def run(
             "mibench.run was called while a worker process was importing your script; "
             "put the call under `if __name__ == '__main__':`"
         )
-    grid = build_grid(tasks, suite, estimators, n, seeds)
+    workers = _positive_int(workers if workers is not None else (os.cpu_count() or 1), "workers")
+    grid = build_grid(tasks, suite, estimators, n, seeds, workers)
     if store is None:
         store = os.path.join(tempfile.mkdtemp(prefix="mibench-"), "results.sqlite")
-    workers = _positive_int(workers if workers is not None else (os.cpu_count() or 1), "workers")
     if timeout is not None and not timeout > 0:
         raise MibenchError(f"timeout must be a positive number of seconds, got {timeout!r}")
     with Store(store) as db:
@@ -100,7 +100,7 @@ def run(
     return df[mask].reset_index(drop=True)
 
 
-def build_grid(tasks, suite, estimators, n, seeds) -> list[CellJob]:
+def build_grid(tasks, suite, estimators, n, seeds, workers: int = 1) -> list[CellJob]:
     """Resolve names and specs (user errors surface here, before anything runs) into cells."""
     task_list = _resolve_tasks(tasks, suite)
     sizes = [check_sample_request(v, 0)[0] for v in _as_list(n)]
@@ -123,6 +123,7 @@ def build_grid(tasks, suite, estimators, n, seeds) -> list[CellJob]:
             "versions": {**versions, "plugin": plugin.source},
         }))
     sys_path = [p for p in sys.path if p]
+    threads = max(1, (os.cpu_count() or 1) // max(1, workers))
     jobs = []
     for task in task_list:
         tblob = _blob(task, f"task {task.id!r}")
@@ -131,7 +132,7 @@ def build_grid(tasks, suite, estimators, n, seeds) -> list[CellJob]:
             for seed in seed_list:
                 for spec, fblob, emeta in resolved:
                     jobs.append(CellJob(tblob, fblob, spec, task.id, size, seed,
-                                        meta={**tmeta, **emeta}, sys_path=sys_path))
+                                        meta={**tmeta, **emeta}, sys_path=sys_path, threads=threads))
     seen = set()
     unique = []
     for j in jobs:  # the same spec twice, or a task listed twice, runs once

@@ -30,6 +30,7 @@ class CellJob:
     seed: int
     meta: dict[str, Any] = field(default_factory=dict)  # row fields known to the driver
     sys_path: list[str] = field(default_factory=list)
+    threads: int | None = None  # native threads (BLAS, OpenMP, torch) this cell may use
 
     @property
     def key(self) -> tuple[str, str, int, int]:
@@ -71,6 +72,8 @@ def execute_cell(job: CellJob) -> dict[str, Any]:
     try:
         task = pickle.loads(job.task_blob)
         factory = pickle.loads(job.factory_blob)
+        if job.threads:
+            _limit_threads(job.threads)
         estimator = build_estimator(job.spec, factory)
         x, y = task.sample(job.n, job.seed)
         if task.is_image and not getattr(estimator, "accepts_images", False):
@@ -93,6 +96,17 @@ def execute_cell(job: CellJob) -> dict[str, Any]:
         row["peak_memory_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     row["timestamp"] = now()
     return row
+
+
+def _limit_threads(n: int) -> None:
+    """Cap BLAS/OpenMP/torch thread pools: W workers x T threads must not oversubscribe the cores
+    (OpenBLAS threads spin-wait, and oversubscription slowed a QR 60-fold here)."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=n)
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.set_num_threads(n)
 
 
 def _cuda_start():

@@ -51,3 +51,19 @@ def test_row_records_provenance(tmp_path):
     assert r.seconds > 0 and r.device == "cpu" and r.peak_memory_mb > 0
     assert r.versions["numpy"] == np.__version__ and "plugin" in r.versions
     assert r.timestamp.endswith("+00:00")
+
+
+def test_progress_bar_counts_done_and_failed(tmp_path, toy_estimators, capsys):
+    mibench.run([TASK], estimators=["corr", "raising"], n=[100], seeds=2, store=tmp_path / "s.sqlite",
+                workers=2, progress=True)
+    err = capsys.readouterr().err
+    assert "4/4" in err and "failed=2" in err
+
+
+def test_thread_budget_per_worker():
+    from mibench.runner import build_grid
+
+    jobs = build_grid([TASK], None, ["gaussian"], [100], 1, workers=1)
+    assert jobs[0].threads >= 1
+    jobs = build_grid([TASK], None, ["gaussian"], [100], 1, workers=64)
+    assert jobs[0].threads == 1
