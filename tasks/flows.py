@@ -15,7 +15,7 @@ import numpy as np
 
 from mibench import MibenchError, Task, TransformedSampler
 
-from .gaussian import multinormal_dense, multinormal_sparse
+from .gaussian import SplitNormalSampler, dense_covariance, lvm_correlation, multinormal_dense, multinormal_sparse
 
 KINDS = ("realnvp", "nsf")
 DIMS = (2, 5, 10, 25)
@@ -163,9 +163,9 @@ def flow_task(base: str, dim: int, kind: str, seed: int = 0, n_layers: int | Non
     (``base="sparse"``) task with X and Y pushed through independent ``kind`` flows
     (seeds 2 seed and 2 seed + 1). Built lazily: the flows are constructed at first sample."""
     if base == "dense":
-        base_task = multinormal_dense(dim, dim, 0.5)
+        base_task, cov = multinormal_dense(dim, dim, 0.5), dense_covariance(dim, dim, 0.5)
     elif base == "sparse":
-        base_task = multinormal_sparse(dim, dim, 2, 2.0)
+        base_task, cov = multinormal_sparse(dim, dim, 2, 2.0), lvm_correlation(dim, dim, 2, lambd=2.0, eta=2.0)
     else:
         raise MibenchError(f"base must be 'dense' or 'sparse', got {base!r}")
     fx = FlowMap(kind, dim, 2 * seed, n_layers, hidden)
@@ -174,7 +174,8 @@ def flow_task(base: str, dim: int, kind: str, seed: int = 0, n_layers: int | Non
     # Task(...) with TransformedSampler rather than base.transformed(...): the latter draws a trial
     # sample, which would build both networks whenever the suite is listed.
     return Task(
-        f"{tag}-{base_task.id}", family=f"flow-{kind}", sampler=TransformedSampler(base_task._sampler, fx, fy),
+        f"{tag}-{base_task.id}", family=f"flow-{kind}",
+        sampler=TransformedSampler(SplitNormalSampler(cov, dim), fx, fy),
         mutual_information=base_task.mutual_information, dim_x=dim, dim_y=dim,
         name=f"{kind} flow @ {base_task.name}",
         params={"base": base_task.id, "flow": kind, "seed": seed, "n_layers": fx.n_layers, "hidden": hidden,
