@@ -117,7 +117,11 @@ class FlowMap:
         if self._flow is None:
             flow = _build_flow(self.kind, self.dim, self.seed, self.n_layers, self.hidden)
             self._flow = flow
-            check_invertible(self)
+            try:
+                check_invertible(self)
+            except MibenchError:
+                self._flow = None  # never keep a flow that failed the check
+                raise
         return self._flow
 
     def _apply(self, a: np.ndarray, inverse: bool) -> np.ndarray:
@@ -158,10 +162,12 @@ def check_invertible(fmap, n: int = 2048, seed: int = 12345, tol: float = ROUND_
     return err
 
 
-def flow_task(base: str, dim: int, kind: str, seed: int = 0, n_layers: int | None = None, hidden: int = 32) -> Task:
+def flow_task(base: str, dim: int, kind: str, seed: int = 0, n_layers: int | None = None, hidden: int = 32,
+              build: bool = False) -> Task:
     """A ``multinormal-dense-d-d-0.5`` (``base="dense"``) or ``multinormal-sparse-d-d-2-2.0``
     (``base="sparse"``) task with X and Y pushed through independent ``kind`` flows
-    (seeds 2 seed and 2 seed + 1). Built lazily: the flows are constructed at first sample."""
+    (seeds 2 seed and 2 seed + 1). Built lazily: the flows are constructed (and checked for
+    invertibility) at first sample, or here with ``build=True``."""
     if base == "dense":
         base_task, cov = multinormal_dense(dim, dim, 0.5), dense_covariance(dim, dim, 0.5)
     elif base == "sparse":
@@ -170,6 +176,8 @@ def flow_task(base: str, dim: int, kind: str, seed: int = 0, n_layers: int | Non
         raise MibenchError(f"base must be 'dense' or 'sparse', got {base!r}")
     fx = FlowMap(kind, dim, 2 * seed, n_layers, hidden)
     fy = FlowMap(kind, dim, 2 * seed + 1, n_layers, hidden)
+    if build:
+        fx.flow, fy.flow  # noqa: B018 (builds and checks both flows now)
     tag = kind if seed == 0 else f"{kind}-s{seed}"
     # Task(...) with TransformedSampler rather than base.transformed(...): the latter draws a trial
     # sample, which would build both networks whenever the suite is listed.

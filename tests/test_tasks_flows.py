@@ -80,7 +80,11 @@ def test_non_invertible_flow_is_rejected():
     broken = _BrokenFlow("realnvp", 3, 0)
     with pytest.raises(MibenchError, match="invertibility"):
         F.check_invertible(broken)
+    with pytest.raises(MibenchError, match="invertibility"):
+        broken.flow  # noqa: B018 (building a flow runs the check)
     assert F.check_invertible(F.FlowMap("nsf", 3, 0)) < 1e-6
+    t = F.flow_task("dense", 3, "realnvp", build=True)
+    assert t._sampler.fx._flow is not None
 
 
 @pytest.mark.parametrize("make,match", [

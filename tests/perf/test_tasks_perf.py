@@ -4,6 +4,7 @@ Target: well under a second per call for every non-image task. pytest-benchmark 
 table; the rows are measured side by side in one run, so their ratios are meaningful.
 """
 
+import numpy as np
 import pytest
 
 import mibench
@@ -21,6 +22,13 @@ CASES = [
     ("flows", "realnvp-multinormal-dense-25-25-0.5"),
     ("flows", "nsf-multinormal-dense-25-25-0.5"),
 ]
+
+
+@pytest.mark.perf
+def test_reference_numpy_normal_1e5x50(benchmark):
+    """Yardstick row: 10^5 x 50 standard normals from NumPy (the cost floor of a 25 x 25 task)."""
+    rng = np.random.default_rng(0)
+    benchmark.pedantic(rng.standard_normal, args=((100_000, 50),), rounds=3, iterations=1)
 
 
 @pytest.mark.perf
