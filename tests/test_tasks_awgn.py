@@ -87,3 +87,18 @@ def test_bad_parameters(args, match):
         A.awgn_task(*args)
     with pytest.raises(MibenchError, match="> 0"):
         A.sigma_for_mi("gaussian", 2, -1.0)
+
+
+def test_uniform_entropy_to_1e9_against_mpmath():
+    """h(U(-1, 1) + sigma Z) with 30-digit arithmetic (mpmath) vs the float64 adaptive quadrature."""
+    mpmath = pytest.importorskip("mpmath")
+    mpmath.mp.dps = 30
+    for sigma in (0.02, 0.7):
+        s = mpmath.mpf(sigma)
+        p = lambda y: (mpmath.ncdf((y + 1) / s) - mpmath.ncdf((y - 1) / s)) / 2  # noqa: E731
+        f = lambda y: -p(y) * mpmath.log(p(y)) if p(y) > 0 else mpmath.mpf(0)  # noqa: E731
+        w = 40 * s
+        h = 2 * mpmath.quad(f, [-1 - w, -1 - s, -1, -1 + s, min(-1 + w, 0)])
+        if -1 + w < 0:
+            h += 2 * (1 - w) * mpmath.log(2) / 2
+        assert A._entropy_uniform_plus_noise(sigma) == pytest.approx(float(h), abs=1e-9)
