@@ -95,8 +95,10 @@ def test_uniform_entropy_to_1e9_against_mpmath():
     mpmath.mp.dps = 30
     for sigma in (0.02, 0.7):
         s = mpmath.mpf(sigma)
-        p = lambda y: (mpmath.ncdf((y + 1) / s) - mpmath.ncdf((y - 1) / s)) / 2  # noqa: E731
-        f = lambda y: -p(y) * mpmath.log(p(y)) if p(y) > 0 else mpmath.mpf(0)  # noqa: E731
+        def f(y, s=s):
+            p = (mpmath.ncdf((y + 1) / s) - mpmath.ncdf((y - 1) / s)) / 2
+            return -p * mpmath.log(p) if p > 0 else mpmath.mpf(0)
+
         w = 40 * s
         h = 2 * mpmath.quad(f, [-1 - w, -1 - s, -1, -1 + s, min(-1 + w, 0)])
         if -1 + w < 0:
