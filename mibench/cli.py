@@ -18,6 +18,9 @@ def main(argv: list[str] | None = None) -> int:
     except MibenchError as exc:
         print(f"mibench: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # e.g. `mibench list tasks | head`
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         print("mibench: interrupted; finished cells are in the store, re-run to resume", file=sys.stderr)
         return 130
@@ -107,11 +110,11 @@ def cmd_list(args) -> int:
         for name in list_presets():
             print(f"{name:<10} {load_preset(name).get('description', '')}")
     else:
-        print(f"{'id':<48} {'family':<14} {'dim_x':>6} {'dim_y':>6} {'MI [nats]':>12} {'stderr':>8}")
+        print(f"{'id':<48} {'family':<20} {'dim_x':>6} {'dim_y':>6} {'MI [nats]':>12} {'stderr':>8}")
         for t in mibench.list_tasks(args.suite):
             s = t.summary()
             se = "" if s["mi_stderr"] is None else f"{s['mi_stderr']:.4f}"
-            print(f"{s['id']:<48} {s['family']:<14} {s['dim_x']!s:>6} {s['dim_y']!s:>6} {s['mi']:>12.6f} {se:>8}")
+            print(f"{s['id']:<48} {s['family']:<20} {s['dim_x']!s:>6} {s['dim_y']!s:>6} {s['mi']:>12.6f} {se:>8}")
     return 0
 
 
