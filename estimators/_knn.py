@@ -34,12 +34,13 @@ def _dist(a, i, j, bound, cheb):
 
 
 @numba.njit(parallel=True, cache=True)
-def ksg_brute(x, y, k, cheb, variant):
+def ksg_brute(x, y, k, cheb, variant, tie):
     """For each point: counts (n_x, n_y) excluding the point itself, and its joint radius.
 
     variant 1: radius = distance to the k-th joint neighbour, counts strictly inside it.
     variant 2: radii = the largest marginal distances among the k joint neighbours, counts with <=.
-    Distances in the returned radii are squared for euclidean.
+    Distances within a relative ``tie`` of a radius count as equal to it (same units as the
+    distances: squared for euclidean). The returned radii are squared for euclidean.
     """
     n = x.shape[0]
     nx = np.empty(n, np.int64)
@@ -73,7 +74,7 @@ def ksg_brute(x, y, k, cheb, variant):
         cx = 0
         cy = 0
         if variant == 1:
-            e = best[k - 1]
+            e = best[k - 1] * (1.0 - tie)
             for j in range(n):
                 if j != i:
                     if _dist(x, i, j, e, cheb) < e:
@@ -81,8 +82,8 @@ def ksg_brute(x, y, k, cheb, variant):
                     if _dist(y, i, j, e, cheb) < e:
                         cy += 1
         else:
-            ex = bx.max()
-            ey = by.max()
+            ex = bx.max() * (1.0 + tie)
+            ey = by.max() * (1.0 + tie)
             # inclusive counts: stop a distance only once it strictly exceeds the radius
             ex_up = np.nextafter(ex, np.inf)
             ey_up = np.nextafter(ey, np.inf)

@@ -63,10 +63,15 @@ class KSG(Estimator):
           termination; O(N^2 (d_x + d_y)) worst case, O(N) memory, no N x N matrix.
         * CUDA: torch, blocks of rows against all points (bounded memory per block), topk.
 
-    Ties and duplicates: the tie rules are exact, as in the paper: the k-th neighbour's own
+    Ties and duplicates: the tie rules are those of the paper: the k-th neighbour's own
     marginal distance equals eps and is excluded (variant 1, strict <) or included (variant 2, <=).
-    In the tree path distances within a relative 1e-12 of the radius are treated as that tie
-    (the tree and the radius may round a euclidean distance differently). If some point has k
+    In every path a distance within a relative 1e-12 of the radius counts as equal to it: the
+    tree and the radius may round a euclidean distance differently, and on discretised data
+    (values on a grid) nominally equal gaps differ by rounding after standardisation; without
+    the tolerance such ties would fall on either side at random and change the estimate by
+    O(0.1) nats, with it all paths agree. Variant 2 only: when several points tie for the k-th
+    joint distance, which of them is the k-th neighbour (and so eps_x, eps_y) depends on the
+    path (lowest index in brute force, tree order otherwise); this arises only with exact ties. If some point has k
     or more exact duplicates in the joint space, eps = 0 and the estimator is undefined (digamma(0),
     a point mass); then, and only then, Gaussian noise of scale jitter x column std (seeded) is
     added to all points, a RuntimeWarning is issued and ``info["jittered_points"]`` records how many
@@ -150,7 +155,7 @@ class KSG(Estimator):
             return (*_ksg_tree(x, y, self.k, cheb, self.variant), "tree")
         from mibench.estimators._knn import ksg_brute
 
-        nx, ny, rad = ksg_brute(x, y, self.k, cheb, self.variant)
+        nx, ny, rad = ksg_brute(x, y, self.k, cheb, self.variant, TIE_RTOL if cheb else 2 * TIE_RTOL)
         return nx, ny, rad, "brute"
 
 
@@ -275,14 +280,14 @@ def _ksg_torch(x, y, k, cheb, variant, device):
         vals, inds = torch.topk(joint, k + 1, dim=1, largest=False, sorted=True)
         if variant == 1:
             eps = vals[:, k : k + 1]
-            nx[s:e] = (dx < eps).sum(1) - 1
-            ny[s:e] = (dy < eps).sum(1) - 1
+            nx[s:e] = (dx < eps * (1 - TIE_RTOL)).sum(1) - 1
+            ny[s:e] = (dy < eps * (1 - TIE_RTOL)).sum(1) - 1
             rad[s:e] = eps[:, 0]
         else:
             nb = inds[:, 1:]
             ex = dx.gather(1, nb).amax(1, keepdim=True)
             ey = dy.gather(1, nb).amax(1, keepdim=True)
-            nx[s:e] = (dx <= ex).sum(1) - 1
-            ny[s:e] = (dy <= ey).sum(1) - 1
+            nx[s:e] = (dx <= ex * (1 + TIE_RTOL)).sum(1) - 1
+            ny[s:e] = (dy <= ey * (1 + TIE_RTOL)).sum(1) - 1
             rad[s:e] = torch.maximum(ex, ey)[:, 0]
     return nx.cpu().numpy(), ny.cpu().numpy(), rad.cpu().numpy()
