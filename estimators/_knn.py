@@ -33,68 +33,110 @@ def _dist(a, i, j, bound, cheb):
     return s
 
 
-@numba.njit(parallel=True, cache=True)
-def ksg_brute(x, y, k, cheb, variant, tie):
+@numba.njit(inline="always", fastmath=True)
+def _block_dist(at, i0, i1, buf, cheb):
+    """buf[r, j] = distance between points i0 + r and j (squared for euclidean); at is (dim, n).
+
+    Tiled: a tile of 256 columns and the block's rows stay in L1 cache while the coordinates
+    stream through; the innermost loop over j is contiguous and vectorised (SIMD)."""
+    n = at.shape[1]
+    nb = i1 - i0
+    for jb in range(0, n, 256):
+        je = min(n, jb + 256)
+        for r in range(nb):
+            b = buf[r]
+            for j in range(jb, je):
+                b[j] = 0.0
+        for c in range(at.shape[0]):
+            row = at[c]
+            for r in range(nb):
+                v = at[c, i0 + r]
+                b = buf[r]
+                if cheb:
+                    for j in range(jb, je):
+                        t = abs(row[j] - v)
+                        b[j] = t if t > b[j] else b[j]
+                else:
+                    for j in range(jb, je):
+                        t = row[j] - v
+                        b[j] += t * t
+
+
+@numba.njit(parallel=True, cache=True, fastmath=True)
+def ksg_brute(xt, yt, k, cheb, variant, tie):
     """For each point: counts (n_x, n_y) excluding the point itself, and its joint radius.
 
+    xt, yt: transposed data, shapes (d_x, n), (d_y, n). Brute force, one row of distances at a
+    time per thread (O(n) memory per thread).
     variant 1: radius = distance to the k-th joint neighbour, counts strictly inside it.
-    variant 2: radii = the largest marginal distances among the k joint neighbours, counts with <=.
+    variant 2: radii = the largest marginal distances among the k joint neighbours (ties at the
+    k-th joint distance: lowest indices first), counts with <=.
     Distances within a relative ``tie`` of a radius count as equal to it (same units as the
     distances: squared for euclidean). The returned radii are squared for euclidean.
     """
-    n = x.shape[0]
+    n = xt.shape[1]
     nx = np.empty(n, np.int64)
     ny = np.empty(n, np.int64)
     rad = np.empty(n)
-    for i in prange(n):
-        best = np.full(k, np.inf)
-        bx = np.zeros(k)
-        by = np.zeros(k)
-        for j in range(n):
-            if j == i:
-                continue
-            bound = best[k - 1]
-            sx = _dist(x, i, j, bound, cheb)
-            if sx >= bound:
-                continue
-            sy = _dist(y, i, j, bound, cheb)
-            if sy >= bound:
-                continue
-            joint = sx if sx > sy else sy
-            p = k - 1
-            while p > 0 and best[p - 1] > joint:
-                best[p] = best[p - 1]
-                bx[p] = bx[p - 1]
-                by[p] = by[p - 1]
-                p -= 1
-            best[p] = joint
-            bx[p] = sx
-            by[p] = sy
-        rad[i] = best[k - 1]
-        cx = 0
-        cy = 0
-        if variant == 1:
-            e = best[k - 1] * (1.0 - tie)
+    rows = 8
+    n_blocks = (n + rows - 1) // rows
+    for blk in prange(n_blocks):
+        i0 = blk * rows
+        i1 = min(n, i0 + rows)
+        bxs = np.empty((rows, n))
+        bys = np.empty((rows, n))
+        joint = np.empty(n)
+        _block_dist(xt, i0, i1, bxs, cheb)
+        _block_dist(yt, i0, i1, bys, cheb)
+        for i in range(i0, i1):
+            bx = bxs[i - i0]
+            by = bys[i - i0]
             for j in range(n):
-                if j != i:
-                    if _dist(x, i, j, e, cheb) < e:
+                joint[j] = bx[j] if bx[j] > by[j] else by[j]
+            joint[i] = -1.0  # self: always the smallest, never a neighbour
+            eps = np.partition(joint, k)[k]
+            rad[i] = eps
+            cx = 0
+            cy = 0
+            if variant == 1:
+                e = eps * (1.0 - tie)
+                for j in range(n):
+                    if bx[j] < e:
                         cx += 1
-                    if _dist(y, i, j, e, cheb) < e:
+                    if by[j] < e:
                         cy += 1
-        else:
-            ex = bx.max() * (1.0 + tie)
-            ey = by.max() * (1.0 + tie)
-            # inclusive counts: stop a distance only once it strictly exceeds the radius
-            ex_up = np.nextafter(ex, np.inf)
-            ey_up = np.nextafter(ey, np.inf)
-            for j in range(n):
-                if j != i:
-                    if _dist(x, i, j, ex_up, cheb) <= ex:
-                        cx += 1
-                    if _dist(y, i, j, ey_up, cheb) <= ey:
-                        cy += 1
-        nx[i] = cx
-        ny[i] = cy
+                # the point itself has distance 0 < e (when e > 0)
+                if e > 0:
+                    cx -= 1
+                    cy -= 1
+            else:
+                less = 0
+                for j in range(n):
+                    if joint[j] < eps and j != i:
+                        less += 1
+                ex = 0.0
+                ey = 0.0
+                room = k - less
+                for j in range(n):
+                    if j == i:
+                        continue
+                    take = joint[j] < eps
+                    if not take and joint[j] == eps and room > 0:
+                        take = True
+                        room -= 1
+                    if take:
+                        ex = bx[j] if bx[j] > ex else ex
+                        ey = by[j] if by[j] > ey else ey
+                ex *= 1.0 + tie
+                ey *= 1.0 + tie
+                for j in range(n):
+                    if j != i:
+                        if bx[j] <= ex:
+                            cx += 1
+                        if by[j] <= ey:
+                            cy += 1
+            nx[i] = cx
+            ny[i] = cy
     return nx, ny, rad
 
 

@@ -153,9 +153,12 @@ class KSG(Estimator):
             algo = "tree" if x.shape[1] + y.shape[1] <= TREE_MAX_DIM[self.metric] else "brute"
         if algo == "tree":
             return (*_ksg_tree(x, y, self.k, cheb, self.variant), "tree")
+        if not cheb:
+            return (*_ksg_torch(x, y, self.k, cheb, self.variant, "cpu"), "brute-blas")
         from mibench.estimators._knn import ksg_brute
 
-        nx, ny, rad = ksg_brute(x, y, self.k, cheb, self.variant, TIE_RTOL if cheb else 2 * TIE_RTOL)
+        nx, ny, rad = ksg_brute(np.ascontiguousarray(x.T), np.ascontiguousarray(y.T), self.k, cheb, self.variant,
+                                TIE_RTOL if cheb else 2 * TIE_RTOL)
         return nx, ny, rad, "brute"
 
 
@@ -258,36 +261,50 @@ def _euclid_joint_knn(x, y, z, tz, k):
 
 
 def _ksg_torch(x, y, k, cheb, variant, device):
+    """Blocked brute force with torch (CPU or CUDA): rows of distances against all points.
+
+    Euclidean distances are squared distances from matrix products, |a|^2 + |b|^2 - 2 a.b (as
+    scikit-learn and therefore BMI compute them), with the diagonal set to exactly 0."""
     import torch
 
     tx = torch.as_tensor(x, device=device)
     ty = torch.as_tensor(y, device=device)
     n = len(x)
-    p = float("inf") if cheb else 2.0
+    tie = TIE_RTOL if cheb else 2 * TIE_RTOL
+    sqx = (tx * tx).sum(1)
+    sqy = (ty * ty).sum(1)
     nx = torch.empty(n, dtype=torch.int64, device=device)
     ny = torch.empty_like(nx)
     rad = torch.empty(n, dtype=tx.dtype, device=device)
-    step = max(1, (4 * BLOCK_ELEMENTS) // n)
+    step = max(1, BLOCK_ELEMENTS // n)
+
+    def dist(t, sq, s, e):
+        if cheb:
+            return torch.cdist(t[s:e], t, p=float("inf"))
+        d = torch.addmm(sq[s:e, None] + sq[None, :], t[s:e], t.T, alpha=-2.0)
+        return d.clamp_min_(0.0)
+
     for s in range(0, n, step):
         e = min(n, s + step)
         r = torch.arange(e - s, device=device)
-        dx = torch.cdist(tx[s:e], tx, p=p)
-        dy = torch.cdist(ty[s:e], ty, p=p)
+        dx = dist(tx, sqx, s, e)
+        dy = dist(ty, sqy, s, e)
         dx[r, r + s] = 0.0
         dy[r, r + s] = 0.0
         joint = torch.maximum(dx, dy)
         joint[r, r + s] = -1.0  # self is always the first of the k + 1 smallest
         vals, inds = torch.topk(joint, k + 1, dim=1, largest=False, sorted=True)
+        del joint
         if variant == 1:
             eps = vals[:, k : k + 1]
-            nx[s:e] = (dx < eps * (1 - TIE_RTOL)).sum(1) - 1
-            ny[s:e] = (dy < eps * (1 - TIE_RTOL)).sum(1) - 1
+            nx[s:e] = (dx < eps * (1 - tie)).sum(1) - 1
+            ny[s:e] = (dy < eps * (1 - tie)).sum(1) - 1
             rad[s:e] = eps[:, 0]
         else:
             nb = inds[:, 1:]
             ex = dx.gather(1, nb).amax(1, keepdim=True)
             ey = dy.gather(1, nb).amax(1, keepdim=True)
-            nx[s:e] = (dx <= ex * (1 + TIE_RTOL)).sum(1) - 1
-            ny[s:e] = (dy <= ey * (1 + TIE_RTOL)).sum(1) - 1
+            nx[s:e] = (dx <= ex * (1 + tie)).sum(1) - 1
+            ny[s:e] = (dy <= ey * (1 + tie)).sum(1) - 1
             rad[s:e] = torch.maximum(ex, ey)[:, 0]
     return nx.cpu().numpy(), ny.cpu().numpy(), rad.cpu().numpy()
