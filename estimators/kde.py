@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+
 from mibench import Estimator, validate_xy
 
 RULES = ("scott", "silverman", "cv")

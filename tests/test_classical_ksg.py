@@ -6,11 +6,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from mibench.estimators.ksg import KSG, _ksg_torch
 from scipy.spatial.distance import cdist
 from scipy.special import digamma
 
 import mibench
-from mibench.estimators.ksg import KSG, _ksg_torch
 from mibench.testing import check_estimator
 
 REF = np.load(Path(__file__).parent / "data" / "ksg_bmi_reference.npz")

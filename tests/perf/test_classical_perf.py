@@ -20,9 +20,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from tabulate import tabulate
-
 from mibench.estimators.ksg import KSG
+from tabulate import tabulate
 
 sys.path.insert(0, str(Path(__file__).parent))
 from classical_reference import ksg_sort_reference  # noqa: E402
