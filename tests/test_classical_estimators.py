@@ -4,13 +4,13 @@ import math
 
 import numpy as np
 import pytest
+from mibench.estimators.histogram import Histogram
+from mibench.estimators.kde import KDE
+from mibench.estimators.kl import KozachenkoLeonenko, WeightedKozachenkoLeonenko, wkl_weights
 from scipy.special import gamma
 from scipy.stats import gaussian_kde
 
 import mibench
-from mibench.estimators.histogram import Histogram
-from mibench.estimators.kde import KDE
-from mibench.estimators.kl import KozachenkoLeonenko, WeightedKozachenkoLeonenko, wkl_weights
 from mibench.testing import check_estimator
 
 # (spec, tolerance in nats at N = 5000 on the easy tasks). Histogram and KDE are biased
