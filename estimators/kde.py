@@ -36,7 +36,7 @@ class KDE(Estimator):
     columns are rejected); the Gaussian kernel with a rule-of-thumb bandwidth oversmooths
     strongly dependent or multimodal data, so the estimate is biased downwards there, and the
     curse of dimensionality makes it unreliable above a few dimensions. Cost O(N^2 (d_x + d_y))
-    time (pairwise distances through matrix products, in row blocks), O(N) memory per 4M elements.
+    time (pairwise distances through matrix products, in row blocks of about 2M elements), O(N) memory
     """
 
     def __init__(self, bandwidth: str | float = "scott", evaluation: str = "loo", cv_samples: int = 1000) -> None:
