@@ -2,33 +2,102 @@
 
 from __future__ import annotations
 
+import math
+import warnings
+
 import numpy as np
-from scipy.spatial.distance import cdist
+from scipy.spatial import cKDTree
 from scipy.special import digamma
 
 from mibench import Estimator, standardize, validate_xy
 
 METRICS = ("euclidean", "chebyshev")
+DEVICES = ("auto", "cpu", "cuda")
+ALGORITHMS = ("auto", "tree", "brute")
+
+#: relative tolerance under which two distances count as tied in the KD-tree path (see class doc)
+TIE_RTOL = 1e-12
+#: KD-trees are used (algorithm="auto", CPU) up to this joint dimension d_x + d_y, and there only
+#: for N > TREE_MIN_N (below, the vectorised brute force is faster) unless d_x + d_y <= 2
+TREE_MAX_DIM = {"chebyshev": 12, "euclidean": 8}
+TREE_MIN_N = 30_000
+#: euclidean brute force through matrix products (BLAS) above this joint dimension, numba below
+BLAS_MIN_DIM = 16
+#: elements per temporary block (bounds memory of the tree and CUDA paths)
+BLOCK_ELEMENTS = 2**22
 
 
 class KSG(Estimator):
-    """KSG estimator 1: psi(k) + psi(N) - < psi(n_x + 1) + psi(n_y + 1) >.
+    """Kraskov–Stögbauer–Grassberger k-nearest-neighbour MI estimator (variants 1 and 2).
+
+    variant 1: I = psi(k) + psi(N) - < psi(n_x + 1) + psi(n_y + 1) >, where eps_i is the distance
+    from point i to its k-th nearest neighbour in the joint space and n_x (n_y) counts the other
+    points strictly closer than eps_i in the X (Y) space.
+    variant 2: I = psi(k) - 1/k + psi(N) - < psi(n_x) + psi(n_y) >, where eps_x,i (eps_y,i) is the
+    largest X (Y) distance among the k joint neighbours of i and n_x (n_y) counts the other points
+    with X (Y) distance <= eps_x,i (eps_y,i).
+    With variant 1 and standardize=true the value equals BMI's
+    ``KSGEnsembleFirstEstimator(neighborhoods=(k,), metric_x=metric)`` (before its clipping at 0).
 
     Parameters:
-        k: number of neighbours (default 5); needs n > k samples.
+        k: number of neighbours (default 5); needs N > k samples.
         metric: norm on each marginal space, ``euclidean`` or ``chebyshev``; the joint distance
             is the maximum of the two marginal distances.
         standardize: scale every column to zero mean and unit variance first (default true);
             constant columns are then rejected.
         clip: return max(0, estimate) (default false: negative values are reported as computed,
-            since clipping biases the mean over seeds upwards).
+            since clipping biases the mean over seeds upwards and hides estimator noise).
+        variant: 1 (default) or 2.
+        device: ``auto`` (CUDA if torch sees a GPU, else CPU), ``cpu`` or ``cuda``.
+        algorithm: ``auto`` (default), ``tree`` or ``brute`` (CPU only; CUDA is always brute).
+        jitter: relative noise scale used only for duplicate points (below); 0 turns it off.
+        seed: seed of that noise.
 
-    n_x (n_y) counts the other points strictly closer than the distance to the k-th joint
-    neighbour in the X (Y) space. Brute force in blocks: O(N^2 (d_x + d_y)) time, O(block x N)
-    memory.
+    Algorithms (all exact):
+        * tree (CPU, auto when d_x + d_y <= 2, or N > 30000 and d_x + d_y <= 12 for chebyshev,
+          <= 8 for euclidean): scipy cKDTree,
+          queries parallel over all cores. Chebyshev: the joint distance is the L-inf norm of
+          (x, y), so a p=inf tree gives the k-th neighbour directly. Euclidean: the joint distance
+          max(|dx|_2, |dy|_2) is not a Minkowski norm, but it lies between |dz|_2 / sqrt(2) and
+          |dz|_2; the k-th joint neighbour among the m nearest L2 neighbours of z is exact as soon as
+          it is <= (m-th L2 distance) / sqrt(2) (every other point is at least that far), and m
+          doubles for the points where that certificate fails. Counts use
+          ``query_ball_point(return_length=True)`` in each marginal tree. O(N log N) for low
+          dimension, O(N) memory.
+        * brute (CPU, otherwise): a numba kernel parallel over blocks of 8 points (distances tiled
+          in L1 cache and vectorised, k smallest kept by insertion, counts in a second sweep of
+          the same row), O(N^2 (d_x + d_y)) time, O(N) memory per thread, no N x N matrix; for
+          euclidean with d_x + d_y > 16 the distances come from matrix products (torch/BLAS) in
+          blocks of rows (O(4M) elements per block) instead.
+        * CUDA: torch, blocks of rows against all points (bounded memory per block), topk.
+
+    Ties and duplicates: the tie rules are those of the paper: the k-th neighbour's own
+    marginal distance equals eps and is excluded (variant 1, strict <) or included (variant 2, <=).
+    In every path a distance within a relative 1e-12 of the radius counts as equal to it: the
+    tree and the radius may round a euclidean distance differently, and on discretised data
+    (values on a grid) nominally equal gaps differ by rounding after standardisation; without
+    the tolerance such ties would fall on either side at random and change the estimate by
+    O(0.1) nats, with it all paths agree. Variant 2 only: when several points tie for the k-th
+    joint distance, which of them is the k-th neighbour (and so eps_x, eps_y) depends on the
+    path (lowest index in brute force, tree order otherwise); this arises only with exact ties. If some point has k
+    or more exact duplicates in the joint space, eps = 0 and the estimator is undefined (digamma(0),
+    a point mass); then, and only then, Gaussian noise of scale jitter x column std (seeded) is
+    added to all points, a RuntimeWarning is issued and ``info["jittered_points"]`` records how many
+    points had a zero radius. With jitter=0 such data raise ValueError.
     """
 
-    def __init__(self, k: int = 5, metric: str = "euclidean", standardize: bool = True, clip: bool = False) -> None:
+    def __init__(
+        self,
+        k: int = 5,
+        metric: str = "euclidean",
+        standardize: bool = True,
+        clip: bool = False,
+        variant: int = 1,
+        device: str = "auto",
+        algorithm: str = "auto",
+        jitter: float = 1e-10,
+        seed: int = 0,
+    ) -> None:
         if isinstance(k, bool) or not isinstance(k, int) or k < 1:
             raise ValueError(f"k must be a positive integer, got {k!r}")
         if metric not in METRICS:
@@ -36,20 +105,216 @@ class KSG(Estimator):
         for name, v in (("standardize", standardize), ("clip", clip)):
             if not isinstance(v, bool):
                 raise ValueError(f"{name} must be true or false, got {v!r}")
+        if variant not in (1, 2) or isinstance(variant, bool):
+            raise ValueError(f"variant must be 1 or 2, got {variant!r}")
+        if device not in DEVICES:
+            raise ValueError(f"device must be one of {', '.join(DEVICES)}, got {device!r}")
+        if algorithm not in ALGORITHMS:
+            raise ValueError(f"algorithm must be one of {', '.join(ALGORITHMS)}, got {algorithm!r}")
+        if isinstance(jitter, bool) or not isinstance(jitter, (int, float)) or not 0 <= jitter < 1e-3:
+            raise ValueError(f"jitter must be a number in [0, 1e-3), got {jitter!r}")
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            raise ValueError(f"seed must be an integer, got {seed!r}")
         self.k, self.metric, self.standardize, self.clip = k, metric, standardize, clip
+        self.variant, self.device, self.algorithm = variant, device, algorithm
+        self.jitter, self.seed = jitter, seed
 
     def estimate_with_info(self, x, y):
         x, y = validate_xy(x, y, min_samples=self.k + 1, allow_constant=not self.standardize, name="ksg")
         if self.standardize:
             x, y = standardize(x), standardize(y)
+        x, y = np.ascontiguousarray(x), np.ascontiguousarray(y)
+        device = resolve_device(self.device)
         n = len(x)
-        nx, ny = np.empty(n), np.empty(n)
-        block = max(1, 2**22 // n)
-        for s in range(0, n, block):
-            dx = cdist(x[s : s + block], x, metric=self.metric)
-            dy = cdist(y[s : s + block], y, metric=self.metric)
-            eps = np.partition(np.maximum(dx, dy), self.k, axis=1)[:, self.k]
-            nx[s : s + block] = (dx < eps[:, None]).sum(1) - 1
-            ny[s : s + block] = (dy < eps[:, None]).sum(1) - 1
-        mi = float(digamma(self.k) + digamma(n) - np.mean(digamma(nx + 1) + digamma(ny + 1)))
-        return (max(0.0, mi) if self.clip else mi), {}
+        info = {"device": device, "variant": self.variant}
+        nx, ny, rad, algo = self._counts(x, y, device)
+        zero = int(np.sum(rad == 0))
+        if zero:
+            if self.jitter == 0:
+                raise ValueError(
+                    f"ksg: {zero} point(s) have {self.k} or more exact duplicates (zero k-NN radius); "
+                    "KSG is undefined for such data; set jitter > 0 to break ties with seeded noise"
+                )
+            warnings.warn(
+                f"ksg: {zero} point(s) have a zero k-NN radius (duplicates); adding seeded noise of "
+                f"relative scale {self.jitter}", RuntimeWarning, stacklevel=2,
+            )
+            rng = np.random.default_rng(self.seed)
+            x = x + self.jitter * _scale(x) * rng.standard_normal(x.shape)
+            y = y + self.jitter * _scale(y) * rng.standard_normal(y.shape)
+            nx, ny, rad, algo = self._counts(x, y, device)
+            info["jittered_points"] = zero
+        info["algorithm"] = algo
+        if self.variant == 1:
+            mi = digamma(self.k) + digamma(n) - np.mean(digamma(nx + 1.0) + digamma(ny + 1.0))
+        else:
+            mi = digamma(self.k) - 1.0 / self.k + digamma(n) - np.mean(digamma(nx) + digamma(ny))
+        mi = float(mi)
+        return (max(0.0, mi) if self.clip else mi), info
+
+    def _counts(self, x, y, device):
+        cheb = self.metric == "chebyshev"
+        if device == "cuda":
+            return (*_ksg_torch(x, y, self.k, cheb, self.variant, "cuda"), "cuda-brute")
+        algo = self.algorithm
+        dim = x.shape[1] + y.shape[1]
+        if algo == "auto":
+            small = dim <= TREE_MAX_DIM[self.metric] and (dim <= 2 or len(x) > TREE_MIN_N)
+            algo = "tree" if small else "brute"
+        if algo == "tree":
+            return (*_ksg_tree(x, y, self.k, cheb, self.variant), "tree")
+        if not cheb and dim > BLAS_MIN_DIM:
+            return (*_ksg_torch(x, y, self.k, cheb, self.variant, "cpu"), "brute-blas")
+        from mibench.estimators._knn import ksg_brute
+
+        nx, ny, rad = ksg_brute(np.ascontiguousarray(x.T), np.ascontiguousarray(y.T), self.k, cheb, self.variant,
+                                TIE_RTOL if cheb else 2 * TIE_RTOL)
+        return nx, ny, rad, "brute"
+
+
+def resolve_device(device: str) -> str:
+    if device == "cpu":
+        return "cpu"
+    try:
+        import torch
+
+        available = torch.cuda.is_available()
+    except Exception:  # pragma: no cover - torch is a dependency, but a broken CUDA install must not crash
+        available = False
+    if device == "cuda" and not available:
+        raise ValueError("device='cuda' was requested but torch.cuda.is_available() is false")
+    return "cuda" if available else "cpu"
+
+
+def _scale(a):
+    s = a.std(axis=0)
+    return np.where(s > 0, s, 1.0)
+
+
+def _marginal(a, rows, cols, cheb):
+    """Distances between a[rows[:, None]] and a[cols] (shapes (B,), (B, m))."""
+    diff = a[cols] - a[rows][:, None, :]
+    if cheb:
+        return np.abs(diff).max(axis=2)
+    return np.sqrt(np.einsum("bmd,bmd->bm", diff, diff))
+
+
+def _ksg_tree(x, y, k, cheb, variant):
+    n = len(x)
+    z = np.hstack([x, y])
+    tz = cKDTree(z)
+    if cheb:
+        # joint distance = L-inf norm of z
+        _, idx = tz.query(z, k=k + 1, p=np.inf, workers=-1)
+        idx = _drop_self(idx, k)
+    else:
+        idx = _euclid_joint_knn(x, y, z, tz, k)
+    rows = np.arange(n)
+    # marginal distances of the k joint neighbours, in blocks
+    dxk = np.empty((n, k))
+    dyk = np.empty((n, k))
+    step = max(1, BLOCK_ELEMENTS // (k * max(x.shape[1], y.shape[1])))
+    for s in range(0, n, step):
+        r = rows[s : s + step]
+        dxk[s : s + step] = _marginal(x, r, idx[r], cheb)
+        dyk[s : s + step] = _marginal(y, r, idx[r], cheb)
+    p = np.inf if cheb else 2.0
+    tx, ty = cKDTree(x), cKDTree(y)
+    if variant == 1:
+        rad = np.maximum(dxk, dyk).max(axis=1)
+        r_in = rad * (1 - TIE_RTOL)
+        nx = tx.query_ball_point(x, r_in, p=p, return_length=True, workers=-1) - 1
+        ny = ty.query_ball_point(y, r_in, p=p, return_length=True, workers=-1) - 1
+    else:
+        ex, ey = dxk.max(axis=1), dyk.max(axis=1)
+        rad = np.maximum(ex, ey)
+        nx = tx.query_ball_point(x, ex * (1 + TIE_RTOL), p=p, return_length=True, workers=-1) - 1
+        ny = ty.query_ball_point(y, ey * (1 + TIE_RTOL), p=p, return_length=True, workers=-1) - 1
+    # a zero radius (duplicates) must not be counted as "self only": report it as such
+    nx = np.where(rad == 0, 0, nx)
+    ny = np.where(rad == 0, 0, ny)
+    return nx.astype(np.int64), ny.astype(np.int64), rad
+
+
+def _drop_self(idx, k):
+    """Rows of k+1 neighbour indices (self included somewhere unless duplicates) -> k others."""
+    n = len(idx)
+    is_self = idx == np.arange(n)[:, None]
+    missing = ~is_self.any(axis=1)
+    is_self[missing, -1] = True  # >= k+1 duplicates: self not returned; radius is 0 anyway
+    return idx[~is_self].reshape(n, k)
+
+
+def _euclid_joint_knn(x, y, z, tz, k):
+    """Exact k nearest joint neighbours for d = max(|dx|_2, |dy|_2), via L2 candidates on z."""
+    n = len(z)
+    out = np.empty((n, k), dtype=np.int64)
+    pending = np.arange(n)
+    m = min(n, 4 * (k + 1))
+    while pending.size:
+        step = max(1, BLOCK_ELEMENTS // (m * z.shape[1]))
+        failed = []
+        for s in range(0, pending.size, step):
+            rows = pending[s : s + step]
+            dl2, cand = tz.query(z[rows], k=m, p=2, workers=-1)
+            joint = np.maximum(_marginal(x, rows, cand, False), _marginal(y, rows, cand, False))
+            joint[cand == rows[:, None]] = -1.0  # self first
+            order = np.argsort(joint, axis=1, kind="stable")[:, : k + 1]
+            kth = np.take_along_axis(joint, order[:, k : k + 1], axis=1)[:, 0]
+            ok = (kth <= dl2[:, -1] / math.sqrt(2) * (1 - 1e-9)) | (m >= n)
+            sel = np.take_along_axis(cand, order[:, 1:], axis=1)
+            out[rows[ok]] = sel[ok]
+            failed.append(rows[~ok])
+        pending = np.concatenate(failed) if failed else pending[:0]
+        m = min(n, 2 * m)
+    return out
+
+
+def _ksg_torch(x, y, k, cheb, variant, device):
+    """Blocked brute force with torch (CPU or CUDA): rows of distances against all points.
+
+    Euclidean distances are squared distances from matrix products, |a|^2 + |b|^2 - 2 a.b (as
+    scikit-learn and therefore BMI compute them), with the diagonal set to exactly 0."""
+    import torch
+
+    tx = torch.as_tensor(x, device=device)
+    ty = torch.as_tensor(y, device=device)
+    n = len(x)
+    tie = TIE_RTOL if cheb else 2 * TIE_RTOL
+    sqx = (tx * tx).sum(1)
+    sqy = (ty * ty).sum(1)
+    nx = torch.empty(n, dtype=torch.int64, device=device)
+    ny = torch.empty_like(nx)
+    rad = torch.empty(n, dtype=tx.dtype, device=device)
+    step = max(1, BLOCK_ELEMENTS // n)
+
+    def dist(t, sq, s, e):
+        if cheb:
+            return torch.cdist(t[s:e], t, p=float("inf"))
+        d = torch.addmm(sq[s:e, None] + sq[None, :], t[s:e], t.T, alpha=-2.0)
+        return d.clamp_min_(0.0)
+
+    for s in range(0, n, step):
+        e = min(n, s + step)
+        r = torch.arange(e - s, device=device)
+        dx = dist(tx, sqx, s, e)
+        dy = dist(ty, sqy, s, e)
+        dx[r, r + s] = 0.0
+        dy[r, r + s] = 0.0
+        joint = torch.maximum(dx, dy)
+        joint[r, r + s] = -1.0  # self is always the first of the k + 1 smallest
+        vals, inds = torch.topk(joint, k + 1, dim=1, largest=False, sorted=True)
+        del joint
+        if variant == 1:
+            eps = vals[:, k : k + 1]
+            nx[s:e] = (dx < eps * (1 - tie)).sum(1) - 1
+            ny[s:e] = (dy < eps * (1 - tie)).sum(1) - 1
+            rad[s:e] = eps[:, 0]
+        else:
+            nb = inds[:, 1:]
+            ex = dx.gather(1, nb).amax(1, keepdim=True)
+            ey = dy.gather(1, nb).amax(1, keepdim=True)
+            nx[s:e] = (dx <= ex * (1 + tie)).sum(1) - 1
+            ny[s:e] = (dy <= ey * (1 + tie)).sum(1) - 1
+            rad[s:e] = torch.maximum(ex, ey)[:, 0]
+    return nx.cpu().numpy(), ny.cpu().numpy(), rad.cpu().numpy()

@@ -1,0 +1,140 @@
+"""KSG speed and memory against the O(N^2 log N) sort-based reference (``make perf``).
+
+Correlated Gaussians (x ~ N(0, I_d), y = 0.6 x + 0.8 noise), k = 5, standardize. Ratios are
+measured side by side in one run (reference and mibench on the same data, one after the other).
+Peak memory is the growth of the peak resident set (VmHWM) of a fresh subprocess during the
+estimate, after imports and a warm-up call (numba compilation); for the N = 10^5, d >= 25 brute
+force runs the subprocess is stopped after WINDOW_S seconds: the blocked algorithms allocate all
+their buffers in the first block, so the peak is reached at once and stays flat.
+At the end a table is printed: estimator, N, d, metric, seconds, ratio, peak MB.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from mibench.estimators.ksg import KSG
+from tabulate import tabulate
+
+sys.path.insert(0, str(Path(__file__).parent))
+from classical_reference import ksg_sort_reference  # noqa: E402
+
+pytestmark = pytest.mark.perf
+ROWS: list[dict] = []
+WINDOW_S = 30
+
+CHILD = r"""
+import json, sys, time, resource
+import numpy as np
+from mibench.estimators.ksg import KSG
+n, d, metric = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+rng = np.random.default_rng(0)
+x = rng.standard_normal((n, d)); y = 0.6 * x + 0.8 * rng.standard_normal((n, d))
+est = KSG(k=5, metric=metric)
+est.estimate(x[:300], y[:300])
+def hwm():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM"):
+            return int(line.split()[1]) / 1024
+base = hwm()
+print(json.dumps({"base_mb": base}), flush=True)
+t = time.perf_counter(); v = est.estimate(x, y); t = time.perf_counter() - t
+print(json.dumps({"peak_mb": hwm() - base, "seconds": t, "estimate": v}), flush=True)
+"""
+
+
+def data(n, d, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, d))
+    return x, 0.6 * x + 0.8 * rng.standard_normal((n, d))
+
+
+def peak_memory_mb(n, d, metric, window=None):
+    """Peak RSS growth (MB) of the estimate in a fresh process; with ``window`` stop after it."""
+    proc = subprocess.Popen([sys.executable, "-c", CHILD, str(n), str(d), metric], stdout=subprocess.PIPE,
+                            text=True, env={**os.environ})
+    base = json.loads(proc.stdout.readline())["base_mb"]
+    if window is None:
+        out = json.loads(proc.stdout.readline())
+        proc.wait()
+        return out["peak_mb"], out["seconds"]
+    start = time.perf_counter()
+    while proc.poll() is None and time.perf_counter() - start < window:
+        time.sleep(0.5)
+        with open(f"/proc/{proc.pid}/status") as fh:
+            hwm = next(int(line.split()[1]) / 1024 for line in fh if line.startswith("VmHWM"))
+    proc.kill()
+    proc.wait()
+    return hwm - base, None
+
+
+@pytest.fixture(scope="module", autouse=True)
+def table():
+    yield
+    cpu = next((ln.split(":", 1)[1].strip() for ln in open("/proc/cpuinfo") if ln.startswith("model name")), "?")
+    print(f"\nKSG benchmark ({os.cpu_count()} cores, {cpu}):")
+    print(tabulate(ROWS, headers="keys", tablefmt="github", floatfmt=".3g"))
+
+
+def warm(metric):
+    KSG(k=5, metric=metric).estimate(*data(300, 2))
+    KSG(k=5, metric=metric).estimate(*data(300, 30))
+
+
+@pytest.mark.parametrize("metric", ["euclidean", "chebyshev"])
+@pytest.mark.parametrize("d,target", [(1, 10.0), (5, 10.0), (25, 3.0), (50, 3.0)])
+def test_ksg_vs_sort_reference(benchmark, d, target, metric):
+    n = 10_000
+    x, y = data(n, d)
+    warm(metric)
+    t0 = time.perf_counter()
+    ref = ksg_sort_reference(x, y, k=5, metric=metric)
+    t_ref = time.perf_counter() - t0
+    est = KSG(k=5, metric=metric)
+    t0 = time.perf_counter()
+    ours = benchmark.pedantic(est.estimate, args=(x, y), rounds=1, iterations=1)
+    t_ours = time.perf_counter() - t0
+    peak, _ = peak_memory_mb(n, d, metric)
+    ratio = t_ref / t_ours
+    ROWS.append({"estimator": "sort-reference", "N": n, "d": f"{d}x{d}", "metric": metric, "seconds": t_ref,
+                 "ratio": 1.0, "peak MB": float("nan")})
+    ROWS.append({"estimator": "mibench ksg", "N": n, "d": f"{d}x{d}", "metric": metric, "seconds": t_ours,
+                 "ratio": ratio, "peak MB": peak})
+    assert ours == pytest.approx(ref, abs=1e-4)
+    assert ratio >= target, f"{ratio:.1f}x faster, target {target}x"
+
+
+def test_ksg_large_chebyshev_5x5(benchmark):
+    n, d = 100_000, 5
+    x, y = data(n, d)
+    warm("chebyshev")
+    est = KSG(k=5, metric="chebyshev")
+    t0 = time.perf_counter()
+    benchmark.pedantic(est.estimate, args=(x, y), rounds=1, iterations=1)
+    seconds = time.perf_counter() - t0
+    peak, _ = peak_memory_mb(n, d, "chebyshev")
+    ROWS.append({"estimator": "mibench ksg", "N": n, "d": "5x5", "metric": "chebyshev", "seconds": seconds,
+                 "ratio": float("nan"), "peak MB": peak})
+    assert seconds <= 15.0
+    assert peak < 1024
+
+
+@pytest.mark.parametrize("metric", ["euclidean", "chebyshev"])
+@pytest.mark.parametrize("d", [1, 5, 25, 50])
+def test_ksg_peak_memory_large_n(d, metric):
+    n = 100_000
+    if d == 5 and metric == "chebyshev":
+        pytest.skip("measured with its time in test_ksg_large_chebyshev_5x5")
+    window = WINDOW_S if d >= 25 or (d == 5 and metric == "euclidean") else None
+    peak, seconds = peak_memory_mb(n, d, metric, window)
+    ROWS.append({"estimator": "mibench ksg" + (f" (first {window} s)" if window else ""), "N": n, "d": f"{d}x{d}",
+                 "metric": metric, "seconds": seconds if seconds is not None else float("nan"),
+                 "ratio": float("nan"), "peak MB": peak})
+    assert peak < 1024
