@@ -22,6 +22,7 @@ def _fit(bound, x, y, seed):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(7200)
 @pytest.mark.parametrize("bound", BOUNDS)
 def test_bmi_preset_sparse_gaussian(bound):
     task = mibench.get_task(TASK)
@@ -35,6 +36,7 @@ def test_bmi_preset_sparse_gaussian(bound):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(7200)
 @pytest.mark.parametrize("bound", ["infonce", "nwj"])
 def test_bmi_preset_independent(bound):
     task = mibench.get_task(TASK)

@@ -44,11 +44,13 @@ def infonce(scores: torch.Tensor) -> torch.Tensor:
 
 def dv(scores: torch.Tensor) -> torch.Tensor:
     """Donsker-Varadhan: mean_i s_ii - log mean_{i != j} exp s_ij."""
+    _check(scores)
     return scores.diagonal().mean() - logmeanexp_offdiag(scores)
 
 
 def nwj(scores: torch.Tensor) -> torch.Tensor:
     """Nguyen-Wainwright-Jordan (f-divergence / "MINE-f"): mean_i s_ii - mean_{i != j} exp(s_ij - 1)."""
+    _check(scores)
     return scores.diagonal().mean() - torch.exp(logmeanexp_offdiag(scores - 1.0))
 
 
@@ -58,6 +60,7 @@ def smile(scores: torch.Tensor, tau: float = 5.0) -> torch.Tensor:
     ``tau=None`` (or inf) is the plain DV bound. Song & Ermon train it with the Jensen-Shannon
     gradient; see ``smile_objective``.
     """
+    _check(scores)
     clipped = scores if tau is None or math.isinf(tau) else scores.clamp(-tau, tau)
     return scores.diagonal().mean() - logmeanexp_offdiag(clipped)
 

@@ -34,7 +34,8 @@ PRESETS: dict[str, dict[str, Any]] = {
     },
 }
 COMMON = ("preset", "critic", "hidden", "embed", "activation", "combine", "batch_size", "steps", "lr",
-          "train_fraction", "standardize", "eval_every", "early_stopping", "patience", "readout", "device", "threads", "seed")
+          "train_fraction", "standardize", "eval_every", "early_stopping", "patience", "readout", "device",
+          "threads", "seed")
 READOUT_CHOICES = ("best", "last")
 DEVICES = ("auto", "cpu", "cuda")
 
@@ -178,7 +179,7 @@ class NeuralEstimator(Estimator):
 
 class InfoNCE(NeuralEstimator):
     __doc__ = """InfoNCE (van den Oord et al. 2018): low variance, but never above log(batch) in training and
-    log(n_test) at read-out. 
+    log(n_test) at read-out.
 
 """ + (NeuralEstimator.__doc__ or "")
 
