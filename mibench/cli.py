@@ -211,13 +211,13 @@ def cmd_staircase(args) -> int:
         print(f"{rows['estimator'].iloc[0]}: {len(rows)} steps on {info.get('device', '?')}"
               + (f" in {secs:.1f} s" if secs is not None else ""), file=sys.stderr)
         frames.append(rows)
-    rows = pd.concat(frames, ignore_index=True)
-    if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        rows.to_csv(args.out, index=False)
-    if args.store:
-        write_staircase_store(args.store, rows)
-    print(staircase_summary(rows).to_markdown(floatfmt=".3f"))
+        # written after every estimator, so a long multi-estimator run keeps what has finished
+        if args.out:
+            Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+            pd.concat(frames, ignore_index=True).to_csv(args.out, index=False)
+        if args.store:
+            write_staircase_store(args.store, rows)
+    print(staircase_summary(pd.concat(frames, ignore_index=True)).to_markdown(floatfmt=".3f"))
     return 0
 
 
