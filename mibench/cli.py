@@ -71,6 +71,19 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--preset", default="check")
     c.add_argument("--workers", type=int)
     c.set_defaults(func=cmd_check)
+
+    s = sub.add_parser("staircase", help="streaming staircase: per-step estimates while the true MI steps up")
+    s.add_argument("--estimator", action="append", required=True, metavar="SPEC",
+                   help="estimator spec with a streaming hook, e.g. infonce (repeatable; preset=staircase "
+                        "unless the spec names a preset)")
+    s.add_argument("--steps-per-level", type=int, default=4000, metavar="K")
+    s.add_argument("--levels", type=float, nargs="+", metavar="MI", help="MI levels in nats (default 2 4 6 8 10)")
+    s.add_argument("--dim", type=int, help="number of Gaussian pairs (default 20)")
+    s.add_argument("--cubic", action="store_true", help="apply y -> y^3 (same MI)")
+    s.add_argument("--seed", type=int, default=0, help="seed of the data stream (default 0)")
+    s.add_argument("--out", help="CSV file for the per-step rows")
+    s.add_argument("--store", help="SQLite store: rows go to its staircase table")
+    s.set_defaults(func=cmd_staircase)
     return p
 
 
@@ -199,6 +212,35 @@ def cmd_check(args) -> int:
     code, text = check(preset=args.preset, baseline=Path(args.baseline), update=args.update, workers=args.workers)
     print(text)
     return code
+
+
+def cmd_staircase(args) -> int:
+    import pandas as pd
+
+    from mibench.staircase import run_staircase, staircase_summary, write_staircase_store
+
+    if args.steps_per_level < 1:
+        raise MibenchError(f"--steps-per-level must be >= 1, got {args.steps_per_level}")
+    if args.seed < 0:
+        raise MibenchError(f"--seed must be >= 0, got {args.seed}")
+    if args.levels is not None and any(v < 0 for v in args.levels):
+        raise MibenchError("--levels must be non-negative MI values in nats")
+    frames = []
+    for spec in args.estimator:
+        rows, info = run_staircase(spec, levels=args.levels, steps_per_level=args.steps_per_level, seed=args.seed,
+                                   dim=args.dim, cubic=args.cubic)
+        secs = info.get("train_seconds")
+        print(f"{rows['estimator'].iloc[0]}: {len(rows)} steps on {info.get('device', '?')}"
+              + (f" in {secs:.1f} s" if secs is not None else ""), file=sys.stderr)
+        frames.append(rows)
+        # written after every estimator, so a long multi-estimator run keeps what has finished
+        if args.out:
+            Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+            pd.concat(frames, ignore_index=True).to_csv(args.out, index=False)
+        if args.store:
+            write_staircase_store(args.store, rows)
+    print(staircase_summary(pd.concat(frames, ignore_index=True)).to_markdown(floatfmt=".3f"))
+    return 0
 
 
 if __name__ == "__main__":  # pragma: no cover

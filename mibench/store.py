@@ -42,6 +42,21 @@ CREATE TABLE IF NOT EXISTS runs (
 """
 
 
+_STAIRCASE_SCHEMA = """
+CREATE TABLE IF NOT EXISTS staircase (
+    id INTEGER PRIMARY KEY,
+    estimator TEXT NOT NULL, seed INTEGER NOT NULL, dim INTEGER NOT NULL, cubic INTEGER NOT NULL,
+    steps_per_level INTEGER NOT NULL, step INTEGER NOT NULL, true_mi REAL NOT NULL, estimate REAL NOT NULL,
+    UNIQUE (estimator, seed, dim, cubic, steps_per_level, step)
+);
+"""
+
+
+def _plain(v):
+    """NumPy scalars as Python numbers for sqlite3."""
+    return v.item() if hasattr(v, "item") else v
+
+
 class Store:
     """A results database at ``path`` (created with its parent folder if missing)."""
 
@@ -72,6 +87,26 @@ class Store:
 
     def close(self) -> None:
         self._conn.close()
+
+    def write_staircase(self, rows: pd.DataFrame) -> None:
+        """Per-step rows of the streaming staircase (``mibench staircase --store``), in one transaction."""
+        self._conn.executescript(_STAIRCASE_SCHEMA)
+        keys = ["estimator", "seed", "dim", "cubic", "steps_per_level"]
+        with self._transaction() as cur:
+            for key, _ in rows.groupby(keys):
+                cur.execute("DELETE FROM staircase WHERE estimator=? AND seed=? AND dim=? AND cubic=? "
+                            "AND steps_per_level=?", tuple(_plain(v) for v in key))
+            cur.executemany(
+                "INSERT INTO staircase (estimator, seed, dim, cubic, steps_per_level, step, true_mi, estimate) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [tuple(_plain(v) for v in r) for r in rows[keys + ["step", "true_mi", "estimate"]].itertuples(
+                    index=False)])
+
+    def staircase_frame(self) -> pd.DataFrame:
+        """Every stored staircase row (empty frame when there are none)."""
+        self._conn.executescript(_STAIRCASE_SCHEMA)
+        return pd.read_sql_query("SELECT estimator, seed, dim, cubic, steps_per_level, step, true_mi, estimate "
+                                 "FROM staircase ORDER BY estimator, seed, step", self._conn)
 
     def __enter__(self) -> Store:
         return self
