@@ -14,8 +14,7 @@ import pandas as pd
 
 from mibench.errors import MibenchError
 from mibench.metrics import summarize
-from mibench.presets import load_preset, run_kwargs
-from mibench.runner import run
+from mibench.presets import load_preset, run_preset
 
 BASELINE = Path("results") / "baseline.csv"
 _BASE_COLS = ["task_id", "estimator", "n", "truth", "mean", "std", "mae", "seeds", "failures"]
@@ -23,7 +22,7 @@ _BASE_COLS = ["task_id", "estimator", "n", "truth", "mean", "std", "mae", "seeds
 
 def current_summary(preset: str = "check", store=None, workers=None, progress=None) -> tuple[pd.DataFrame, dict]:
     cfg = load_preset(preset)
-    rows = run(**run_kwargs(cfg), store=store, workers=workers, progress=progress)
+    rows = run_preset(cfg, store=store, workers=workers, progress=progress)
     return summarize(rows)[_BASE_COLS], cfg
 
 

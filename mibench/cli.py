@@ -132,23 +132,30 @@ def cmd_list(args) -> int:
 
 
 def cmd_run(args) -> int:
-    from mibench.presets import load_preset, run_kwargs
+    import pandas as pd
+
+    from mibench.presets import grids, load_preset, run_kwargs
     from mibench.runner import run
 
-    kwargs = run_kwargs(load_preset(args.preset)) if args.preset else {
-        "tasks": None, "suite": None, "estimators": [], "n": [1000], "seeds": 5, "timeout": None}
-    if args.task or args.suite:
-        kwargs["tasks"], kwargs["suite"] = args.task or None, args.suite or None
-    if args.estimator:
-        kwargs["estimators"] = args.estimator
-    if args.n:
-        kwargs["n"] = args.n
-    if args.seeds is not None or args.seed:
-        kwargs["seeds"] = args.seeds if args.seeds is not None else args.seed
-    if args.timeout is not None:
-        kwargs["timeout"] = args.timeout
-    rows = run(**kwargs, store=args.store, workers=args.workers, retry_failed=args.retry_failed,
-               progress=False if args.no_progress else None, executor=args.executor, address=args.address)
+    # command-line options override every grid of the preset
+    base = grids(load_preset(args.preset)) if args.preset else [{"estimators": [], "n": [1000], "seeds": 5}]
+    frames = []
+    for grid in base:
+        kwargs = run_kwargs(grid)
+        if args.task or args.suite:
+            kwargs["tasks"], kwargs["suite"] = args.task or None, args.suite or None
+        if args.estimator:
+            kwargs["estimators"] = args.estimator
+        if args.n:
+            kwargs["n"] = args.n
+        if args.seeds is not None or args.seed:
+            kwargs["seeds"] = args.seeds if args.seeds is not None else args.seed
+        if args.timeout is not None:
+            kwargs["timeout"] = args.timeout
+        frames.append(run(**kwargs, store=args.store, workers=args.workers, retry_failed=args.retry_failed,
+                          progress=False if args.no_progress else None, executor=args.executor,
+                          address=args.address))
+    rows = pd.concat(frames, ignore_index=True).drop_duplicates(["task_id", "estimator", "n", "seed"])
     failed = int((rows["status"] != "ok").sum())
     print(f"{len(rows)} cells in {args.store} ({failed} failed)")
     return 0
@@ -156,23 +163,40 @@ def cmd_run(args) -> int:
 
 def cmd_bench(args) -> int:
     from mibench.leaderboard import render
-    from mibench.presets import load_preset, run_kwargs
-    from mibench.runner import run
+    from mibench.presets import load_preset, run_preset
 
     out = Path(args.out)
     store = args.store or str(out / f"{Path(args.preset).stem}.sqlite")
-    rows = run(**run_kwargs(load_preset(args.preset)), store=store, workers=args.workers)
+    preset = load_preset(args.preset)
+    rows = run_preset(preset, store=store, workers=args.workers)
+    if preset.get("staircase"):
+        _bench_staircase(preset["staircase"], store)
     out.mkdir(parents=True, exist_ok=True)
     for fmt in ("md", "csv", "html"):
         (out / f"leaderboard.{fmt}").write_text(render(rows, fmt))
     from mibench.report import build_report
 
-    staircase = out / "staircase.csv"
-    report = build_report(store, out, staircase_csv=staircase if staircase.is_file() else None)
+    report = build_report(store, out)
     failed = int((rows["status"] != "ok").sum())
     print(f"{len(rows)} cells ({failed} failed) in {store}; leaderboards in {out}/leaderboard.{{md,csv,html}}; "
           f"report {report}; figures in {out}/figures")
     return 0
+
+
+def _bench_staircase(cfg: dict, store: str) -> None:
+    """The preset's streaming staircase into the store's staircase table (skipped when already there)."""
+    from mibench.staircase import run_staircase, staircase_spec, write_staircase_store
+    from mibench.store import Store
+
+    steps = int(cfg.get("steps_per_level", 4000))
+    with Store(store) as db:
+        done = db.staircase_frame()
+    for spec in cfg.get("estimators", []):
+        text = staircase_spec(spec).text
+        if ((done.estimator == text) & (done.steps_per_level == steps)).any():
+            continue
+        rows, _ = run_staircase(spec, levels=cfg.get("levels"), steps_per_level=steps, seed=int(cfg.get("seed", 0)))
+        write_staircase_store(store, rows)
 
 
 def cmd_export(args) -> int:

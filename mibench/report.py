@@ -45,6 +45,7 @@ def build_report(store: str | Path, out: str | Path, staircase_csv: str | Path |
     with open_existing(store) as db:
         rows = db.dataframe()
         runs = db.runs()
+        stored_steps = db.staircase_frame()
     rank, summary = tables(rows)
     figdir = out / "figures"
     figs: list[tuple[Path, str]] = []
@@ -61,8 +62,8 @@ def build_report(store: str | Path, out: str | Path, staircase_csv: str | Path |
              "Mean absolute error (nats) against mean seconds per estimate, over all cells."),
         ):
             figs.append((figures.save(fig, figdir / name)[0], caption))
-    if staircase_csv is not None and Path(staircase_csv).is_file():
-        steps = pd.read_csv(staircase_csv)
+    steps = pd.read_csv(staircase_csv) if staircase_csv is not None else stored_steps
+    if len(steps):
         figs.append((figures.save(figures.staircase(steps), figdir / "staircase")[0],
                      "Streaming staircase: per-step estimates (smoothed) over the true MI schedule (nats)."))
 

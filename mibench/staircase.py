@@ -29,13 +29,8 @@ def run_staircase(spec: str | Spec, *, levels=None, steps_per_level: int = 4000,
     """
     from mibench.tasks.staircase import DIM, LEVELS, CorrelatedPairsSampler, rho_for_mi, staircase_schedule
 
+    spec = staircase_spec(spec)
     spec, factory, _ = resolve_estimator(spec)
-    if "preset" not in spec.params:
-        try:
-            resolve_estimator(Spec(spec.name, {**spec.params, "preset": "staircase"}))
-            spec = Spec(spec.name, {**spec.params, "preset": "staircase"})
-        except MibenchError:
-            pass
     est = build_estimator(spec, factory)
     if not hasattr(est, "stream_estimates"):
         raise MibenchError(f"estimator {spec.text!r} cannot train on a stream (it has no stream_estimates method)")
@@ -62,6 +57,19 @@ def run_staircase(spec: str | Spec, *, levels=None, steps_per_level: int = 4000,
         "step": np.arange(1, len(schedule) + 1), "true_mi": schedule, "estimate": values,
     })
     return rows[COLUMNS], info
+
+
+def staircase_spec(spec: str | Spec) -> Spec:
+    """The spec as the staircase runs it: ``preset=staircase`` added when the estimator takes a preset."""
+    spec, _, _ = resolve_estimator(spec)
+    if "preset" not in spec.params:
+        with_preset = Spec(spec.name, {**spec.params, "preset": "staircase"})
+        try:
+            resolve_estimator(with_preset)
+            return with_preset
+        except MibenchError:
+            pass
+    return spec
 
 
 def staircase_summary(rows: pd.DataFrame) -> pd.DataFrame:
