@@ -48,8 +48,10 @@ class MIENF(Estimator):
             coupling + invertible 1x1 conv + ActNorm, then half of the channels factored out, until
             the image is 1 x 1; images only, flat vectors are rejected). Vector flows given images
             flatten them to (n, s*s). All layers come from ``normflows``.
-        depth: coupling blocks (vectors) or GlowBlocks per scale (images); default 6.
-        width: hidden units of the conditioners (vectors) / hidden channels (images); default 64.
+        depth: coupling blocks (vectors) or GlowBlocks per scale (images); default (None) 6 for
+            vectors, 2 per scale for images.
+        width: hidden units of the conditioners (vectors) / hidden channels (images); default (None)
+            64 for vectors, 32 for images.
         steps: optimisation steps (Adam, cosine-annealed learning rate; the target's parameters, initialised by moments on
             the embeddings of a first batch of 2048, use 10 x lr); default 2000.
         batch_size: minibatch size; default 256.
@@ -89,8 +91,8 @@ class MIENF(Estimator):
         self,
         target: str = "gaussian",
         flow: str = "auto",
-        depth: int = 6,
-        width: int = 64,
+        depth: int | None = None,
+        width: int | None = None,
         steps: int = 2000,
         batch_size: int = 256,
         lr: float = 1e-3,
@@ -106,7 +108,10 @@ class MIENF(Estimator):
             raise ValueError(f"target must be one of {', '.join(TARGETS)}, got {target!r}")
         if flow not in FLOWS:
             raise ValueError(f"flow must be one of {', '.join(FLOWS)}, got {flow!r}")
-        for name, v, lo in (("depth", depth, 1), ("width", width, 1), ("steps", steps, 1),
+        for name, v in (("depth", depth), ("width", width)):
+            if v is not None:
+                check_int(name, v, 1)
+        for name, v, lo in (("steps", steps, 1),
                             ("batch_size", batch_size, 2), ("head_dim", head_dim, 1),
                             ("eval_every", eval_every, 1), ("seed", seed, 0)):
             check_int(name, v, lo)
@@ -186,8 +191,8 @@ class MIENF(Estimator):
 
     def _build_flow(self, data: torch.Tensor, kind: str) -> nn.Module:
         if kind == "glow":
-            return GlowFlow(data.shape[-1], self.depth, self.width, self.head_dim)
-        return VectorFlow(data.shape[1], self.depth, self.width, kind)
+            return GlowFlow(data.shape[-1], self.depth or 2, self.width or 32, self.head_dim)
+        return VectorFlow(data.shape[1], self.depth or 6, self.width or 64, kind)
 
     def _train(self, model, xt, yt, train, dev):
         fx, fy, target = model
