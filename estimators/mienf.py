@@ -14,9 +14,6 @@ import warnings
 import normflows as nf
 import numpy as np
 import torch
-from torch import nn
-
-from mibench import Estimator
 from mibench.estimators._torchutil import (
     check_device,
     check_float,
@@ -26,6 +23,9 @@ from mibench.estimators._torchutil import (
     standardize_train,
     validate_vectors_or_images,
 )
+from torch import nn
+
+from mibench import Estimator
 
 TARGETS = ("gaussian", "tridiag")
 FLOWS = ("auto", "realnvp", "spline", "glow")
@@ -42,7 +42,8 @@ class MIENF(Estimator):
             z_X[j] and z_Y[j] only; MI = -1/2 sum_j log(1 - rho_j^2)). Default ``gaussian``.
         flow: ``auto`` (default: ``glow`` for images (n, 1, s, s), ``realnvp`` for vectors),
             ``realnvp`` (affine couplings: an MLP of one half of the coordinates gives shift and
-            sigmoid-bounded scale of the other half; ActNorm and a seeded random permutation after each block), ``spline``
+            sigmoid-bounded scale of the other half; ActNorm and a seeded random permutation after each
+            block), ``spline``
             (rational-quadratic neural-spline couplings, Durkan et al. 2019, with ActNorm and
             permutations) or ``glow`` (multiscale Glow: squeeze, ``depth`` GlowBlocks of affine
             coupling + invertible 1x1 conv + ActNorm, then half of the channels factored out, until
@@ -52,8 +53,8 @@ class MIENF(Estimator):
             vectors, 2 per scale for images.
         width: hidden units of the conditioners (vectors) / hidden channels (images); default (None)
             64 for vectors, 32 for images.
-        steps: optimisation steps (Adam, cosine-annealed learning rate; the target's parameters, initialised by moments on
-            the embeddings of a first batch of 2048, use 10 x lr); default 2000.
+        steps: optimisation steps (Adam, cosine-annealed learning rate; the target's parameters,
+            initialised by moments on the embeddings of a first batch of 2048, use 10 x lr); default 2000.
         batch_size: minibatch size; default 256.
         lr: initial learning rate; default 1e-3.
         weight_decay: Adam weight decay; default 0.
