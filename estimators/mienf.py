@@ -174,7 +174,9 @@ class MIENF(Estimator):
                 out = a
                 if self.noise > 0:
                     rng = np.random.default_rng([self.seed, salt])
-                    out = a + (self.noise * rng.standard_normal(a.shape)).astype(np.float32)
+                    out = rng.standard_normal(a.shape, dtype=np.float32)  # float32: 4 bytes per pixel
+                    out *= np.float32(self.noise)
+                    out += a
                 return torch.from_numpy(np.ascontiguousarray(out, dtype=np.float32)), kind
             a = a.reshape(len(a), -1).astype(np.float64)
         elif kind == "glow":
