@@ -96,7 +96,7 @@ class AutoencoderKNN(Estimator):
         train, test = split_indices(len(x), self.test_fraction, self.seed, min_each=self.k + 2, name="ae")
         t0 = time.perf_counter()
         codes, mse = [], {}
-        with torch.random.fork_rng(devices=[dev] if dev.type == "cuda" else []):
+        with torch.random.fork_rng(devices=[dev.index or 0] if dev.type == "cuda" else []):
             for label, a, salt in (("x", x, 1), ("y", y, 2)):
                 torch.manual_seed(self.seed * 1000 + salt)
                 c, m = self._encode(a, train, test, dev, salt)

@@ -142,7 +142,7 @@ class MIENF(Estimator):
         dev = resolve_device(self.device)
         train, test = split_indices(len(x), self.test_fraction, self.seed, min_each=4, name="mienf")
         t0 = time.perf_counter()
-        with torch.random.fork_rng(devices=[dev] if dev.type == "cuda" else []), warnings.catch_warnings():
+        with torch.random.fork_rng(devices=[dev.index or 0] if dev.type == "cuda" else []), warnings.catch_warnings():
             # normflows' LU-parametrised 1x1 convolutions call the deprecated torch.lu
             warnings.filterwarnings("ignore", message=".*torch.lu is deprecated.*")
             torch.manual_seed(self.seed)

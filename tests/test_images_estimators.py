@@ -123,3 +123,19 @@ def test_images_reach_image_estimators_unflattened(tmp_path):
     rows = {r.estimator_name: r for r in df.itertuples()}
     assert rows["mienf"].status == "ok" and rows["ksg"].status == "ok"
     assert rows["mienf"].info["flows"] == ["glow", "glow"]
+
+
+def test_gaussianize_is_increasing_and_normal():
+    from scipy import stats
+
+    from mibench.estimators._torchutil import gaussianize_train
+
+    a = np.random.default_rng(0).standard_cauchy((4000, 2))
+    a[:, 1] = np.round(a[:, 1])  # ties
+    g = gaussianize_train(a, np.arange(3000))
+    for j in range(2):
+        order = np.argsort(a[:, j], kind="stable")
+        assert np.all(np.diff(g[order, j]) >= 0)
+    assert stats.kstest(g[:3000, 0], "norm").pvalue > 0.01
+    with pytest.raises(ValueError, match="marginals"):
+        MIENF(marginals="rank")
