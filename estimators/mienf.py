@@ -44,10 +44,10 @@ class MIENF(Estimator):
             z_X[j] and z_Y[j] only; MI = -1/2 sum_j log(1 - rho_j^2)). Default ``gaussian``.
         flow: ``auto`` (default: ``glow`` for images (n, 1, s, s), ``realnvp`` for vectors),
             ``realnvp`` (affine couplings: an MLP of one half of the coordinates gives shift and
-            sigmoid-bounded scale of the other half; ActNorm and a seeded random permutation after each
-            block), ``spline``
+            sigmoid-bounded scale of the other half; ActNorm and a learned invertible linear map
+            (LU-parametrised, random orthogonal start) after each block), ``spline``
             (rational-quadratic neural-spline couplings, Durkan et al. 2019, with ActNorm and
-            permutations) or ``glow`` (multiscale Glow: squeeze, ``depth`` GlowBlocks of affine
+            the same linear maps) or ``glow`` (multiscale Glow: squeeze, ``depth`` GlowBlocks of affine
             coupling + invertible 1x1 conv + ActNorm, then half of the channels factored out, until
             the image is 1 x 1; images only, flat vectors are rejected). Vector flows given images
             flatten them to (n, s*s). All layers come from ``normflows``.
@@ -275,7 +275,7 @@ class VectorFlow(nn.Module):
         for i in range(depth):
             if kind == "realnvp":
                 # affine coupling: an MLP of the first ceil(d/2) coordinates gives shift and
-                # (sigmoid-bounded, Glow-style) scale of the others; the permutation below mixes them
+                # (sigmoid-bounded, Glow-style) scale of the others; the linear map below mixes them
                 net = nf.nets.MLP([(d + 1) // 2, width, width, 2 * (d // 2)], init_zeros=True)
                 layers.append(nf.flows.AffineCouplingBlock(net, scale=True, scale_map="sigmoid", split_mode="channel"))
             else:
@@ -283,7 +283,7 @@ class VectorFlow(nn.Module):
                     d, num_blocks=2, num_hidden_channels=width, num_bins=8, tail_bound=4.0,
                     reverse_mask=bool(i % 2)))
             layers.append(nf.flows.ActNorm((d,)))
-            layers.append(nf.flows.Permute(d, mode="shuffle"))
+            layers.append(nf.flows.InvertibleAffine(d, use_lu=True))  # learned linear mixing (LU)
         self.layers = nn.ModuleList(layers)
 
     def forward(self, x):
