@@ -51,8 +51,9 @@ class MIENF(Estimator):
             coupling + invertible 1x1 conv + ActNorm, then half of the channels factored out, until
             the image is 1 x 1; images only, flat vectors are rejected). Vector flows given images
             flatten them to (n, s*s). All layers come from ``normflows``.
-        depth: coupling blocks (vectors) or GlowBlocks per scale (images); default (None) 6 for
-            vectors, 2 per scale for images.
+        depth: coupling blocks (vectors) or GlowBlocks per scale (images); default (None): 6 for
+            vectors of at most 10 coordinates, 2 for wider vectors (6 blocks overfit 25-d data at
+            N = 10^4: held-out estimate 0.66 vs truth 1.29), 2 per scale for images.
         width: hidden units of the conditioners (vectors) / hidden channels (images); default (None)
             64 for vectors, 32 for images.
         steps: optimisation steps (Adam, cosine-annealed learning rate; the target's parameters,
@@ -204,7 +205,8 @@ class MIENF(Estimator):
     def _build_flow(self, data: torch.Tensor, kind: str) -> nn.Module:
         if kind == "glow":
             return GlowFlow(data.shape[-1], self.depth or 2, self.width or 32, self.head_dim)
-        return VectorFlow(data.shape[1], self.depth or 6, self.width or 64, kind)
+        depth = self.depth or (6 if data.shape[1] <= 10 else 2)
+        return VectorFlow(data.shape[1], depth, self.width or 64, kind)
 
     def _train(self, model, xt, yt, train, dev):
         fx, fy, target = model
