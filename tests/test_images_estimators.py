@@ -126,9 +126,8 @@ def test_images_reach_image_estimators_unflattened(tmp_path):
 
 
 def test_gaussianize_is_increasing_and_normal():
-    from scipy import stats
-
     from mibench.estimators._torchutil import gaussianize_train
+    from scipy import stats
 
     a = np.random.default_rng(0).standard_cauchy((4000, 2))
     a[:, 1] = np.round(a[:, 1])  # ties
