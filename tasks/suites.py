@@ -4,7 +4,9 @@ from mibench.tasks.awgn import awgn_suite
 from mibench.tasks.bmi import bmi_suite
 from mibench.tasks.flows import flows_suite
 from mibench.tasks.gaussian import gaussian_suite
+from mibench.tasks.images import images_suite
 from mibench.tasks.mixtures import mixtures_suite
 from mibench.tasks.staircase import staircase_suite
 
-__all__ = ["awgn_suite", "bmi_suite", "flows_suite", "gaussian_suite", "mixtures_suite", "staircase_suite"]
+__all__ = ["awgn_suite", "bmi_suite", "flows_suite", "gaussian_suite", "images_suite", "mixtures_suite",
+           "staircase_suite"]

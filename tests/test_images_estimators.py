@@ -1,0 +1,140 @@
+"""mienf and ae: conformance (reduced budgets), image handling, errors. Accuracy runs are in
+tools/mienf_accuracy.py (results in docs/images.md); the quick ones here only guard the plumbing."""
+
+import numpy as np
+import pytest
+import torch
+from mibench.estimators.ae import AutoencoderKNN
+from mibench.estimators.mienf import MIENF, VectorFlow
+
+import mibench
+from mibench.testing import check_estimator, gaussian_pairs
+
+QUICK = dict(steps=150, depth=2, width=32, eval_every=50, batch_size=256)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)
+
+
+@pytest.mark.parametrize("target", ["gaussian", "tridiag"])
+def test_mienf_conformance_reduced_budget(target):
+    check_estimator(MIENF(target=target, **QUICK), n=1500)
+
+
+def test_mienf_info_and_registry():
+    est = mibench.get_estimator("mienf:steps=60,depth=2,width=16,eval_every=20")
+    assert est.accepts_images and est.get_params()["steps"] == 60
+    x, y, truth = gaussian_pairs(1200, 0.9, 1, 0)
+    v, info = est.estimate_with_info(x, y)
+    lo, hi = info["ci95"]
+    assert lo < v < hi and info["device"] == "cpu"
+    assert [c[0] for c in info["curve"]] == [20, 40, 60]
+    assert info["n_train"] + info["n_test"] == 1200 and info["n_test"] == 300
+    assert abs(info["refit"] - truth) < 0.2 and abs(v - truth) < 0.2
+
+
+def test_mienf_parameter_errors():
+    for kwargs in ({"target": "laplace"}, {"flow": "maf"}, {"steps": 0}, {"lr": -1.0},
+                   {"test_fraction": 1.0}, {"device": "tpu"}, {"depth": 0}):
+        with pytest.raises(ValueError, match=next(iter(kwargs))):
+            MIENF(**kwargs)
+
+
+def test_mienf_images_and_layout_errors():
+    task = mibench.get_task("image-gauss-16-1.0")
+    x, y = task.sample(300, 0)
+    est = MIENF(steps=4, depth=1, width=8, eval_every=2, batch_size=32, head_dim=4)
+    v, info = est.estimate_with_info(x, y)
+    assert np.isfinite(v) and info["flows"] == ["glow", "glow"] and info["head_dims"] == [4, 4]
+    # glow needs the image layout
+    with pytest.raises(ValueError, match="needs images"):
+        MIENF(flow="glow", steps=2).estimate(x.reshape(300, -1), y.reshape(300, -1))
+    with pytest.raises(ValueError, match="power of two"):
+        MIENF(steps=2).estimate(x[:, :, :12, :12], y[:, :, :12, :12])
+    with pytest.raises(ValueError, match=r"\(n, 1, s, s\)"):
+        MIENF(steps=2).estimate(np.repeat(x, 2, axis=1), y)
+    with pytest.raises(ValueError, match="head_dim"):
+        MIENF(steps=2, head_dim=500).estimate(x, y)
+    # mixed: image X, vector Y
+    v, info = est.estimate_with_info(x, np.random.default_rng(0).standard_normal((300, 2)))
+    assert info["flows"] == ["glow", "realnvp"]
+
+
+def test_mienf_nonfinite_logdet_names_the_step(monkeypatch):
+    original = VectorFlow.forward
+    calls = {"n": 0}
+
+    def broken(self, x):
+        z, ld = original(self, x)
+        calls["n"] += 1
+        if calls["n"] > 4:  # 2 ActNorm-initialisation calls, then training steps 1 (x, y), 2 (x) ...
+            ld = ld + float("inf")
+        return z, ld
+
+    monkeypatch.setattr(VectorFlow, "forward", broken)
+    x, y, _ = gaussian_pairs(400, 0.5, 2, 0)
+    with pytest.raises(FloatingPointError, match="non-finite at training step 2"):
+        MIENF(steps=10, depth=1, width=8).estimate(x, y)
+
+
+def test_mienf_nan_logdet_at_first_step(monkeypatch):
+    # call_estimator is what the worker calls; its exception becomes the failed row's error text
+    from mibench.estimator import call_estimator
+
+    x, y, _ = gaussian_pairs(400, 0.5, 2, 0)
+    est = MIENF(steps=3, depth=1, width=8, lr=1.0)
+    monkeypatch.setattr(VectorFlow, "forward", lambda self, a: (a, torch.full((len(a),), float("nan"))))
+    with pytest.raises(FloatingPointError, match="step 1"):
+        call_estimator(est, x, y)
+
+
+def test_ae_conformance_and_compression():
+    check_estimator(AutoencoderKNN(), n=1500)  # vectors no wider than latent_dim: KSG on held-out standardised data
+    x, y, truth = gaussian_pairs(2000, 0.8, 1, 0)
+    wide = lambda a: np.column_stack([a, 0.5 * a, np.sin(a), -a])  # 4-d, intrinsically 1-d
+    v, info = AutoencoderKNN(latent_dim=1, steps=400, width=32).estimate_with_info(wide(x), wide(y))
+    assert info["code_dims"] == [1, 1] and info["reconstruction_mse"]["x"]["compressed"]
+    assert info["reconstruction_mse"]["x"]["test"] < 0.05
+    assert abs(v - truth) < 0.15
+
+
+def test_ae_images_and_errors():
+    task = mibench.get_task("image-gauss-16-2.5")
+    x, y = task.sample(400, 1)
+    v, info = AutoencoderKNN(latent_dim=2, steps=30, width=8, batch_size=64).estimate_with_info(x, y)
+    assert np.isfinite(v) and info["code_dims"] == [2, 2] and info["n_test"] == 200
+    for kwargs in ({"then": "kde"}, {"latent_dim": 0}, {"k": 0}, {"device": "gpu"}):
+        with pytest.raises(ValueError):
+            AutoencoderKNN(**kwargs)
+    if "wkl" not in mibench.list_estimators():
+        with pytest.raises(ValueError, match="not available"):
+            AutoencoderKNN(then="wkl").estimate(x, y)
+
+
+def test_images_reach_image_estimators_unflattened(tmp_path):
+    df = mibench.run(["image-gauss-16-1.0"], estimators=["mienf:steps=2,depth=1,width=8,batch_size=32,head_dim=2",
+                                                         "ksg"],
+                     n=64, seeds=1, store=tmp_path / "s.db", workers=1, progress=False)
+    rows = {r.estimator_name: r for r in df.itertuples()}
+    assert rows["mienf"].status == "ok" and rows["ksg"].status == "ok"
+    assert rows["mienf"].info["flows"] == ["glow", "glow"]
+
+
+def test_gaussianize_is_increasing_and_normal():
+    from mibench.estimators._torchutil import gaussianize_train
+    from scipy import stats
+
+    a = np.random.default_rng(0).standard_cauchy((4000, 2))
+    a[:, 1] = np.round(a[:, 1])  # ties
+    g = gaussianize_train(a, np.arange(3000))
+    for j in range(2):
+        order = np.argsort(a[:, j], kind="stable")
+        assert np.all(np.diff(g[order, j]) >= 0)
+    assert stats.kstest(g[:3000, 0], "norm").pvalue > 0.01
+    with pytest.raises(ValueError, match="marginals"):
+        MIENF(marginals="rank")
