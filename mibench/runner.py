@@ -1,9 +1,10 @@
 """The harness: a grid of tasks x estimators x sample sizes x seeds, each cell in its own process.
 
 Every estimator sees the same samples for a given (task, n, seed): each worker draws them from
-that triple. Cells run in a pebble process pool with one fresh process per cell (forked from a
-forkserver that preloads the heavy imports), so an exception, a hard crash, a hang past the
-timeout or an out-of-memory kill becomes a row with status ``failed``/``timeout`` and its reason.
+that triple. Cells run in a pebble process pool (workers forked from a forkserver that preloads
+the heavy imports, and reused across cells), so an exception, a hard crash, a hang past the
+timeout or an out-of-memory kill becomes a row with status ``failed``/``timeout`` and its reason
+(pebble replaces the dead or killed worker).
 Rows are written to the SQLite store as cells finish; finished cells are skipped on re-run.
 """
 
@@ -149,7 +150,9 @@ def _run_local(todo: list[CellJob], db: Store, workers: int, timeout, progress) 
     # torch is preloaded only when the grid's estimators imported it here (it is slow to import)
     ctx.set_forkserver_preload(_PRELOAD + (["torch"] if "torch" in sys.modules else []))
     bar = _progress(len(todo), progress)
-    pool = ProcessPool(max_workers=min(workers, len(todo)), max_tasks=1, context=ctx)
+    # workers are reused across cells (imports and JIT caches load once per worker); pebble replaces
+    # a worker that crashed or was killed for a timeout
+    pool = ProcessPool(max_workers=min(workers, len(todo)), max_tasks=0, context=ctx)
     try:
         futures = {pool.schedule(execute_cell, args=(job,), timeout=timeout): job for job in todo}
         for fut in cf.as_completed(futures):

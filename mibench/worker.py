@@ -69,6 +69,7 @@ def execute_cell(job: CellJob) -> dict[str, Any]:
         if p not in sys.path:
             sys.path.append(p)
     row = base_row(job)
+    peak_reset = _reset_peak_rss()
     try:
         task = pickle.loads(job.task_blob)
         factory = pickle.loads(job.factory_blob)
@@ -92,10 +93,29 @@ def execute_cell(job: CellJob) -> dict[str, Any]:
     except Exception as exc:  # the estimator's (or sampler's) failure is data, not a crash
         row.update(status="failed", error=f"{type(exc).__name__}: {exc}"[:2000])
     if row["peak_memory_mb"] is None:
-        # peak resident set of this worker process (KiB on Linux)
-        row["peak_memory_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        row["peak_memory_mb"] = _peak_rss_mb(peak_reset)
     row["timestamp"] = now()
     return row
+
+
+def _reset_peak_rss() -> bool:
+    """Reset the kernel's peak-RSS counter of this (reused) worker so the cell's own peak is measured."""
+    try:
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def _peak_rss_mb(was_reset: bool) -> float:
+    """Peak resident set (MB) since the reset (VmHWM); else the process's lifetime peak."""
+    if was_reset:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _limit_threads(n: int) -> None:

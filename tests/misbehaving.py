@@ -63,3 +63,8 @@ class BiasedBy03(Biased):
 
     def __init__(self) -> None:
         super().__init__(offset=0.3)
+
+
+def allocates_400mb(x, y):
+    a = np.ones(50_000_000)  # 400 MB, touched
+    return float(a[0]) - 1.0

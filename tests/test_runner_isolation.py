@@ -67,3 +67,18 @@ def test_thread_budget_per_worker():
     assert jobs[0].threads >= 1
     jobs = build_grid([TASK], None, ["gaussian"], [100], 1, workers=64)
     assert jobs[0].threads == 1
+
+
+def test_peak_memory_is_per_cell_in_a_reused_worker(tmp_path, toy_estimators):
+    from mibench import registry
+    from tests import misbehaving
+
+    mibench.register_estimator("alloc400", misbehaving.allocates_400mb)
+    try:
+        rows = mibench.run([TASK], estimators=["alloc400", "corr"], n=[100], seeds=3, store=tmp_path / "s.sqlite",
+                           workers=1, progress=False)
+    finally:
+        registry._estimators._user.pop("alloc400")
+    peak = rows.groupby("estimator")["peak_memory_mb"]
+    assert peak.min()["alloc400"] > 400 + peak.max()["corr"] - 50
+    assert peak.max()["corr"] < 300  # the big cells before it do not leak into its measurement
