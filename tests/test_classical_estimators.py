@@ -169,3 +169,13 @@ def test_kl_bad_parameters(cls):
     for kwargs in ({"k": 0}, {"metric": "cosine"}, {"standardize": None}, {"jitter": 1.0}, {"seed": "a"}):
         with pytest.raises(ValueError):
             cls(**kwargs)
+
+
+def test_wkl_rejects_high_dimension_instead_of_returning_garbage():
+    import mibench as _mb
+
+    x, y = _mb.get_task("multinormal-dense-25-25-0.5").sample(500, 0)
+    with pytest.raises(ValueError, match="above its limit of 12"):
+        _mb.get_estimator("wkl").estimate(x, y)
+    x, y = _mb.get_task("multinormal-sparse-5-5-2-2.0").sample(4000, 0)
+    assert abs(_mb.get_estimator("wkl").estimate(x, y) - 1.0217) < 0.3
