@@ -6,6 +6,7 @@ import math
 import warnings
 
 import numpy as np
+from mibench.estimators._jitter import add_jitter
 from scipy.spatial import cKDTree
 from scipy.special import digamma, gammaln
 
@@ -57,8 +58,9 @@ class _KLBase(Estimator):
             x, y = standardize(x), standardize(y)
         return x, y
 
-    def _distances(self, blocks, k, first):
-        """k-NN distances of each block; seeded jitter if a used (j >= first) distance is 0."""
+    def _distances(self, x, y, k, first):
+        """k-NN distances of x, y and (x, y); seeded jitter of x and y if a used (j >= first) distance is 0."""
+        blocks = [x, y, np.hstack([x, y])]
         dists = [knn_distances(a, k, self.metric) for a in blocks]
         zero = max(int(np.sum(d[:, first - 1] == 0)) for d in dists)
         info = {}
@@ -72,9 +74,8 @@ class _KLBase(Estimator):
                 f"{self.name}: duplicate points (zero neighbour distances); adding seeded noise of relative "
                 f"scale {self.jitter}", RuntimeWarning, stacklevel=3,
             )
-            rng = np.random.default_rng(self.seed)
-            blocks = [a + self.jitter * np.where(a.std(0) > 0, a.std(0), 1.0) * rng.standard_normal(a.shape)
-                      for a in blocks]
+            x, y = add_jitter(x, y, self.jitter, self.seed)
+            blocks = [x, y, np.hstack([x, y])]
             dists = [knn_distances(a, k, self.metric) for a in blocks]
             info["jittered_points"] = zero
         return dists, info
@@ -111,11 +112,9 @@ class KozachenkoLeonenko(_KLBase):
     def estimate_with_info(self, x, y):
         x, y = self._prepare(x, y, self.k + 1)
         n = len(x)
-        blocks = [x, y, np.hstack([x, y])]
-        dists, info = self._distances(blocks, self.k, self.k)
+        dists, info = self._distances(x, y, self.k, self.k)
         h = []
-        for a, d in zip(blocks, dists):
-            dim = a.shape[1]
+        for dim, d in zip((x.shape[1], y.shape[1], x.shape[1] + y.shape[1]), dists):
             h.append(digamma(n) - digamma(self.k) + log_unit_ball(dim, self.metric) + dim * np.mean(np.log(d[:, -1])))
         info.update({"h_x": float(h[0]), "h_y": float(h[1]), "h_xy": float(h[2])})
         return float(h[0] + h[1] - h[2]), info
@@ -187,11 +186,9 @@ class WeightedKozachenkoLeonenko(_KLBase):
             kmax = max(self.k, dtot) if dtot >= 4 else self.k
         x, y = self._prepare(x, y, kmax + 1)
         n = len(x)
-        blocks = [x, y, np.hstack([x, y])]
-        dists, info = self._distances(blocks, kmax, 1)
+        dists, info = self._distances(x, y, kmax, 1)
         h = []
-        for label, a, d in zip(("x", "y", "xy"), blocks, dists):
-            dim = a.shape[1]
+        for label, dim, d in zip(("x", "y", "xy"), (x.shape[1], y.shape[1], x.shape[1] + y.shape[1]), dists):
             keff = max(self.k, dim) if dim >= 4 else self.k
             support, w = wkl_weights(dim, keff)
             logxi = (-digamma(support)[None, :] + log_unit_ball(dim, self.metric) + math.log(n - 1)

@@ -6,6 +6,7 @@ import math
 import warnings
 
 import numpy as np
+from mibench.estimators._jitter import add_jitter
 from scipy.spatial import cKDTree
 from scipy.special import digamma
 
@@ -139,9 +140,7 @@ class KSG(Estimator):
                 f"ksg: {zero} point(s) have a zero k-NN radius (duplicates); adding seeded noise of "
                 f"relative scale {self.jitter}", RuntimeWarning, stacklevel=2,
             )
-            rng = np.random.default_rng(self.seed)
-            x = x + self.jitter * _scale(x) * rng.standard_normal(x.shape)
-            y = y + self.jitter * _scale(y) * rng.standard_normal(y.shape)
+            x, y = add_jitter(x, y, self.jitter, self.seed)
             nx, ny, rad, algo = self._counts(x, y, device)
             info["jittered_points"] = zero
         info["algorithm"] = algo
@@ -184,11 +183,6 @@ def resolve_device(device: str) -> str:
     if device == "cuda" and not available:
         raise ValueError("device='cuda' was requested but torch.cuda.is_available() is false")
     return "cuda" if available else "cpu"
-
-
-def _scale(a):
-    s = a.std(axis=0)
-    return np.where(s > 0, s, 1.0)
 
 
 def _marginal(a, rows, cols, cheb):
