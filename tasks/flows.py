@@ -11,17 +11,23 @@ round trip on a probe sample is off by more than 1e-6 raises MibenchError.
 
 from __future__ import annotations
 
+import math
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 
 from mibench import MibenchError, Task, TransformedSampler
 
+from ._rqspline import rq_spline
 from .gaussian import SplitNormalSampler, dense_covariance, lvm_correlation, multinormal_dense, multinormal_sparse
 
 KINDS = ("realnvp", "nsf")
 DIMS = (2, 5, 10, 25)
 ROUND_TRIP_TOL = 1e-6
 OUTPUT_GAIN = 3.0  # scale of the last layer of each conditioner network, for visibly non-Gaussian marginals
-CHUNK = 8192  # rows per block when applying a flow with one torch thread
+CHUNK = 8192  # rows per block when applying a flow (cache-sized)
+NUM_BINS = 4  # spline bins per coordinate
+HIDDEN = 16  # width of the conditioner networks
 DEFAULT_LAYERS = {"realnvp": 4, "nsf": 2}  # couplings per flow (splines cost more per layer)
 
 
@@ -32,7 +38,7 @@ def _spline_coupling_class():
     from normflows.utils.masks import create_alternating_binary_mask
 
     class SplineCoupling(nf.flows.Flow):
-        """Rational-quadratic spline coupling (normflows / nflows), 8 bins on [-4, 4], linear tails.
+        """Rational-quadratic spline coupling (normflows / nflows), NUM_BINS bins on [-4, 4], linear tails.
 
         Like ``nf.flows.CoupledRationalQuadraticSpline`` but without its extra unconditional spline
         on the conditioning half (half the cost; alternating masks still transform every coordinate).
@@ -44,7 +50,7 @@ def _spline_coupling_class():
                 mask=create_alternating_binary_mask(dim, even=odd),
                 transform_net_create_fn=lambda i, o: ResidualNet(i, o, hidden_features=hidden, num_blocks=1,
                                                                  use_batch_norm=False),
-                num_bins=8, tails="linear", tail_bound=4.0, apply_unconditional_transform=False)
+                num_bins=NUM_BINS, tails="linear", tail_bound=4.0, apply_unconditional_transform=False)
 
         def forward(self, z):
             z, log_det = self.coupling(z)
@@ -86,6 +92,27 @@ def _build_flow(kind: str, dim: int, seed: int, n_layers: int, hidden: int):
     return flow
 
 
+def _apply_layer(layer, z, inverse: bool):
+    """One coupling layer on a float64 tensor, values only (the log-determinant is not needed to
+    sample). Same function as the normflows module's forward/inverse (tested to 1e-12); RealNVP
+    skips normflows' non-finite checks, splines use the numba kernel of ``_rqspline``."""
+    import torch
+
+    if hasattr(layer, "b"):  # nf.flows.MaskedAffineFlow
+        zm = layer.b * z
+        scale, shift = layer.s(zm), layer.t(zm)
+        if inverse:
+            return zm + (1 - layer.b) * (z - shift) * torch.exp(-scale)
+        return zm + (1 - layer.b) * (z * torch.exp(scale) + shift)
+    cp = layer.coupling
+    ident, trans = cp.identity_features, cp.transform_features
+    raw = cp.transform_net(z[:, ident])
+    out = z.clone()
+    out[:, trans] = torch.from_numpy(rq_spline(z[:, trans].numpy(), raw, inverse, float(cp.tail_bound),
+                                               math.sqrt(cp.transform_net.hidden_features)))
+    return out
+
+
 class FlowMap:
     """A random normflows flow on R^dim as a NumPy map (n, dim) -> (n, dim), with ``inverse``.
 
@@ -93,7 +120,7 @@ class FlowMap:
     bit, from the seed in each process.
     """
 
-    def __init__(self, kind: str, dim: int, seed: int, n_layers: int | None = None, hidden: int = 32) -> None:
+    def __init__(self, kind: str, dim: int, seed: int, n_layers: int | None = None, hidden: int = HIDDEN) -> None:
         if n_layers is None:
             n_layers = DEFAULT_LAYERS.get(kind, 4)
         if kind not in KINDS:
@@ -130,17 +157,30 @@ class FlowMap:
         a = np.asarray(a, dtype=np.float64)
         if a.ndim != 2 or a.shape[1] != self.dim:
             raise MibenchError(f"flow on R^{self.dim} got an array of shape {a.shape}")
-        layers = self.flow
+        layers = list(reversed(self.flow)) if inverse else list(self.flow)
         out = np.empty_like(a)
-        # cache-sized blocks help a single thread (measured 1.2-1.8x); with several torch threads the
-        # per-op synchronisation of many small batches costs more than it saves, so use one batch
-        chunk = CHUNK if torch.get_num_threads() == 1 else max(len(a), 1)
-        with torch.no_grad():
-            for start in range(0, len(a), chunk):
-                z = torch.from_numpy(np.ascontiguousarray(a[start : start + chunk]))
-                for layer in (reversed(layers) if inverse else layers):
-                    z, _ = layer.inverse(z) if inverse else layer(z)
-                out[start : start + chunk] = z.numpy()
+
+        def block(start):
+            with torch.no_grad():  # thread-local in torch: set in each worker thread
+                z = torch.from_numpy(np.ascontiguousarray(a[start : start + CHUNK]))
+                for layer in layers:
+                    z = _apply_layer(layer, z, inverse)
+                out[start : start + CHUNK] = z.numpy()
+
+        starts = range(0, len(a), CHUNK)
+        threads = torch.get_num_threads()
+        if threads == 1 or len(starts) == 1:
+            for start in starts:
+                block(start)
+            return out
+        # cache-sized blocks on single-threaded torch ops, one block per thread (the ops release the
+        # GIL): ~2x on two cores, where torch's own threads gain nothing on these small matrices
+        torch.set_num_threads(1)
+        try:
+            with ThreadPoolExecutor(threads) as pool:
+                list(pool.map(block, starts))
+        finally:
+            torch.set_num_threads(threads)
         return out
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
@@ -165,7 +205,7 @@ def check_invertible(fmap, n: int = 2048, seed: int = 12345, tol: float = ROUND_
     return err
 
 
-def flow_task(base: str, dim: int, kind: str, seed: int = 0, n_layers: int | None = None, hidden: int = 32,
+def flow_task(base: str, dim: int, kind: str, seed: int = 0, n_layers: int | None = None, hidden: int = HIDDEN,
               build: bool = False) -> Task:
     """A ``multinormal-dense-d-d-0.5`` (``base="dense"``) or ``multinormal-sparse-d-d-2-2.0``
     (``base="sparse"``) task with X and Y pushed through independent ``kind`` flows

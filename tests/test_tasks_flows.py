@@ -97,3 +97,32 @@ def test_non_invertible_flow_is_rejected():
 def test_bad_parameters(make, match):
     with pytest.raises(MibenchError, match=match):
         make()
+
+
+@pytest.mark.parametrize("kind", F.KINDS)
+@pytest.mark.parametrize("dim", [2, 7])
+def test_fast_evaluation_equals_the_normflows_modules(kind, dim):
+    """FlowMap evaluates couplings without normflows' training code (numba spline kernel): the
+    values must be those of the normflows modules' own forward and inverse, tails included."""
+    import torch
+
+    fmap = F.FlowMap(kind, dim, seed=5)
+    a = 3.0 * np.random.default_rng(0).standard_normal((3000, dim))  # many points beyond the +-4 tails
+    with torch.no_grad():
+        z = torch.from_numpy(a.copy())
+        for layer in fmap.flow:
+            z, _ = layer(z)
+        w = z.clone()
+        for layer in reversed(fmap.flow):
+            w, _ = layer.inverse(w)
+    assert np.max(np.abs(fmap(a) - z.numpy())) < 1e-12
+    assert np.max(np.abs(fmap.inverse(z.numpy()) - w.numpy())) < 1e-9  # the spline inverse is a quadratic root
+    assert np.abs(a).max() > 4.0
+
+
+def test_rq_spline_rejects_mismatched_parameters():
+    import torch
+    from mibench.tasks._rqspline import rq_spline
+
+    with pytest.raises(ValueError, match="do not fit"):
+        rq_spline(np.zeros((4, 3)), torch.zeros(4, 10, dtype=torch.float64), False, 4.0, 1.0)
