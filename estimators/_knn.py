@@ -3,7 +3,7 @@
 CPU brute force is compiled with numba (parallel over blocks of query points, distances
 vectorised over the other points), so memory stays O(n) per thread and no n x n matrix is ever
 formed. ``kth_neighbour_brute`` (Kozachenko–Leonenko) uses partial distance search instead.
-KD-trees come from scipy.spatial.cKDTree. The CUDA path (torch) lives in ksg.py. Euclidean
+KD-tree queries live in _kdtree.py. The CUDA path (torch) lives in ksg.py. Euclidean
 distances are compared squared inside the kernels.
 """
 
@@ -35,32 +35,43 @@ def _dist(a, i, j, bound, cheb):
 
 
 @numba.njit(inline="always", fastmath=True)
-def _block_dist(at, i0, i1, buf, cheb):
+def _block_dist(at, i0, i1, buf, spare, cheb):
     """buf[r, j] = distance between points i0 + r and j (squared for euclidean); at is (dim, n).
 
-    Tiled: a tile of 256 columns and the block's rows stay in L1 cache while the coordinates
-    stream through; the innermost loop over j is contiguous and vectorised (SIMD)."""
-    n = at.shape[1]
-    nb = i1 - i0
+    Tiled: a tile of 256 columns of the block's rows stays in L1 cache while the coordinates
+    stream through. The inner loops run over 0-based slices (numba then drops its negative-index
+    checks and LLVM vectorises them: 3.5x on the development machine), and the chebyshev maximum
+    is written to a second buffer (ping-pong): an in-place ``max`` becomes a masked store, which
+    is slow on AMD processors; out of place it is one vmaxpd (2x)."""
+    d, n = at.shape
     for jb in range(0, n, 256):
         je = min(n, jb + 256)
-        for r in range(nb):
-            b = buf[r]
-            for j in range(jb, je):
-                b[j] = 0.0
-        for c in range(at.shape[0]):
-            row = at[c]
-            for r in range(nb):
+        m = je - jb
+        for r in range(i1 - i0):
+            src = buf[r, jb:je]
+            dst = spare[r, jb:je]
+            row = at[0, jb:je]
+            v = at[0, i0 + r]
+            for j in range(m):
+                t = row[j] - v
+                src[j] = abs(t) if cheb else t * t
+            for c in range(1, d):
+                row = at[c, jb:je]
                 v = at[c, i0 + r]
-                b = buf[r]
                 if cheb:
-                    for j in range(jb, je):
+                    for j in range(m):
+                        a = src[j]
                         t = abs(row[j] - v)
-                        b[j] = t if t > b[j] else b[j]
+                        dst[j] = t if t > a else a
+                    src, dst = dst, src
                 else:
-                    for j in range(jb, je):
+                    for j in range(m):
                         t = row[j] - v
-                        b[j] += t * t
+                        src[j] += t * t
+            if cheb and (d - 1) % 2 == 1:  # the result is in the spare buffer
+                out = buf[r, jb:je]
+                for j in range(m):
+                    out[j] = src[j]
 
 
 @numba.njit(parallel=True, cache=True, fastmath=True)
@@ -76,20 +87,22 @@ def ksg_brute(xt, yt, k, cheb, variant, tie):
     distances: squared for euclidean). The returned radii are squared for euclidean.
     """
     n = xt.shape[1]
+    rows = 8
     nx = np.empty(n, np.int64)
     ny = np.empty(n, np.int64)
     rad = np.empty(n)
-    rows = 8
+
     n_blocks = (n + rows - 1) // rows
     for blk in prange(n_blocks):
         i0 = blk * rows
         i1 = min(n, i0 + rows)
         bxs = np.empty((rows, n))
         bys = np.empty((rows, n))
+        spare = np.empty((rows, n))
         joint = np.empty(n)
         best = np.empty(k)
-        _block_dist(xt, i0, i1, bxs, cheb)
-        _block_dist(yt, i0, i1, bys, cheb)
+        _block_dist(xt, i0, i1, bxs, spare, cheb)
+        _block_dist(yt, i0, i1, bys, spare, cheb)
         for i in range(i0, i1):
             bx = bxs[i - i0]
             by = bys[i - i0]
@@ -173,3 +186,4 @@ def kth_neighbour_brute(a, k, cheb):
             best[p] = d
         out[i] = best
     return out
+

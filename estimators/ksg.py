@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import math
 import warnings
 
 import numpy as np
 from mibench.estimators._jitter import add_jitter
-from scipy.spatial import cKDTree
 from scipy.special import digamma
 
 from mibench import Estimator, standardize, validate_xy
@@ -18,12 +16,13 @@ ALGORITHMS = ("auto", "tree", "brute")
 
 #: relative tolerance under which two distances count as tied in the KD-tree path (see class doc)
 TIE_RTOL = 1e-12
-#: KD-trees are used (algorithm="auto", CPU) up to this joint dimension d_x + d_y, and there only
-#: for N > TREE_MIN_N (below, the vectorised brute force is faster) unless d_x + d_y <= 2
-TREE_MAX_DIM = {"chebyshev": 12, "euclidean": 8}
-TREE_MIN_N = 30_000
+#: algorithm="auto" on CPU uses the KD-tree when d_x + d_y <= dim and N > n for one of these
+#: (dim, n) pairs, the brute force otherwise (crossovers measured side by side on the 2-core
+#: development machine at N = 10^4 and 3 x 10^4, both metrics, and extrapolated as N log N vs N^2)
+TREE_RULES = ((2, 0), (6, 15_000), (10, 50_000))
 #: euclidean brute force through matrix products (BLAS) above this joint dimension, numba below
-BLAS_MIN_DIM = 16
+#: (measured: numba 1.3x faster at 50 + 50, 1.1x at 100 + 100)
+BLAS_MIN_DIM = 256
 #: elements per temporary block (bounds memory of the tree and CUDA paths)
 BLOCK_ELEMENTS = 2**22
 
@@ -55,20 +54,17 @@ class KSG(Estimator):
         seed: seed of that noise.
 
     Algorithms (all exact):
-        * tree (CPU, auto when d_x + d_y <= 2, or N > 30000 and d_x + d_y <= 12 for chebyshev,
-          <= 8 for euclidean): scipy cKDTree,
-          queries parallel over all cores. Chebyshev: the joint distance is the L-inf norm of
-          (x, y), so a p=inf tree gives the k-th neighbour directly. Euclidean: the joint distance
-          max(|dx|_2, |dy|_2) is not a Minkowski norm, but it lies between |dz|_2 / sqrt(2) and
-          |dz|_2; the k-th joint neighbour among the m nearest L2 neighbours of z is exact as soon as
-          it is <= (m-th L2 distance) / sqrt(2) (every other point is at least that far), and m
-          doubles for the points where that certificate fails. Counts use
-          ``query_ball_point(return_length=True)`` in each marginal tree. O(N log N) for low
-          dimension, O(N) memory.
+        * tree (CPU, auto when d_x + d_y <= 2, or <= 6 for N > 15000, or <= 10 for N > 50000):
+          the nodes of a scipy cKDTree, queried by numba kernels parallel over
+          all cores (estimators/_kdtree.py): the k joint neighbours under max(|dx|, |dy|) with
+          an exact node bound for either norm, then n_x, n_y by counting in the marginal trees,
+          where a node inside the ball counts in O(1) from its size (cKDTree's own
+          ``query_ball_point`` visits every counted point, several times slower at N = 10^5).
+          O(N log N) for low dimension, O(N) memory.
         * brute (CPU, otherwise): a numba kernel parallel over blocks of 8 points (distances tiled
           in L1 cache and vectorised, k smallest kept by insertion, counts in a second sweep of
           the same row), O(N^2 (d_x + d_y)) time, O(N) memory per thread, no N x N matrix; for
-          euclidean with d_x + d_y > 16 the distances come from matrix products (torch/BLAS) in
+          euclidean with d_x + d_y > 256 (e.g. raw pixels) the distances come from matrix products (torch/BLAS) in
           blocks of rows (O(4M) elements per block) instead.
         * CUDA: torch, blocks of rows against all points (bounded memory per block), topk.
 
@@ -158,7 +154,7 @@ class KSG(Estimator):
         algo = self.algorithm
         dim = x.shape[1] + y.shape[1]
         if algo == "auto":
-            small = dim <= TREE_MAX_DIM[self.metric] and (dim <= 2 or len(x) > TREE_MIN_N)
+            small = any(dim <= d_max and len(x) > n_min for d_max, n_min in TREE_RULES)
             algo = "tree" if small else "brute"
         if algo == "tree":
             return (*_ksg_tree(x, y, self.k, cheb, self.variant), "tree")
@@ -194,15 +190,10 @@ def _marginal(a, rows, cols, cheb):
 
 
 def _ksg_tree(x, y, k, cheb, variant):
+    from mibench.estimators._kdtree import KDTree
+
     n = len(x)
-    z = np.hstack([x, y])
-    tz = cKDTree(z)
-    if cheb:
-        # joint distance = L-inf norm of z
-        _, idx = tz.query(z, k=k + 1, p=np.inf, workers=-1)
-        idx = _drop_self(idx, k)
-    else:
-        idx = _euclid_joint_knn(x, y, z, tz, k)
+    _, idx = KDTree(np.hstack([x, y])).joint_knn(k, x.shape[1], cheb)
     rows = np.arange(n)
     # marginal distances of the k joint neighbours, in blocks
     dxk = np.empty((n, k))
@@ -212,56 +203,21 @@ def _ksg_tree(x, y, k, cheb, variant):
         r = rows[s : s + step]
         dxk[s : s + step] = _marginal(x, r, idx[r], cheb)
         dyk[s : s + step] = _marginal(y, r, idx[r], cheb)
-    p = np.inf if cheb else 2.0
-    tx, ty = cKDTree(x), cKDTree(y)
+    tx, ty = KDTree(x), KDTree(y)
     if variant == 1:
         rad = np.maximum(dxk, dyk).max(axis=1)
         r_in = rad * (1 - TIE_RTOL)
-        nx = tx.query_ball_point(x, r_in, p=p, return_length=True, workers=-1) - 1
-        ny = ty.query_ball_point(y, r_in, p=p, return_length=True, workers=-1) - 1
+        nx = tx.count_within(r_in, cheb) - 1
+        ny = ty.count_within(r_in, cheb) - 1
     else:
         ex, ey = dxk.max(axis=1), dyk.max(axis=1)
         rad = np.maximum(ex, ey)
-        nx = tx.query_ball_point(x, ex * (1 + TIE_RTOL), p=p, return_length=True, workers=-1) - 1
-        ny = ty.query_ball_point(y, ey * (1 + TIE_RTOL), p=p, return_length=True, workers=-1) - 1
+        nx = tx.count_within(ex * (1 + TIE_RTOL), cheb) - 1
+        ny = ty.count_within(ey * (1 + TIE_RTOL), cheb) - 1
     # a zero radius (duplicates) must not be counted as "self only": report it as such
     nx = np.where(rad == 0, 0, nx)
     ny = np.where(rad == 0, 0, ny)
     return nx.astype(np.int64), ny.astype(np.int64), rad
-
-
-def _drop_self(idx, k):
-    """Rows of k+1 neighbour indices (self included somewhere unless duplicates) -> k others."""
-    n = len(idx)
-    is_self = idx == np.arange(n)[:, None]
-    missing = ~is_self.any(axis=1)
-    is_self[missing, -1] = True  # >= k+1 duplicates: self not returned; radius is 0 anyway
-    return idx[~is_self].reshape(n, k)
-
-
-def _euclid_joint_knn(x, y, z, tz, k):
-    """Exact k nearest joint neighbours for d = max(|dx|_2, |dy|_2), via L2 candidates on z."""
-    n = len(z)
-    out = np.empty((n, k), dtype=np.int64)
-    pending = np.arange(n)
-    m = min(n, 4 * (k + 1))
-    while pending.size:
-        step = max(1, BLOCK_ELEMENTS // (m * z.shape[1]))
-        failed = []
-        for s in range(0, pending.size, step):
-            rows = pending[s : s + step]
-            dl2, cand = tz.query(z[rows], k=m, p=2, workers=-1)
-            joint = np.maximum(_marginal(x, rows, cand, False), _marginal(y, rows, cand, False))
-            joint[cand == rows[:, None]] = -1.0  # self first
-            order = np.argsort(joint, axis=1, kind="stable")[:, : k + 1]
-            kth = np.take_along_axis(joint, order[:, k : k + 1], axis=1)[:, 0]
-            ok = (kth <= dl2[:, -1] / math.sqrt(2) * (1 - 1e-9)) | (m >= n)
-            sel = np.take_along_axis(cand, order[:, 1:], axis=1)
-            out[rows[ok]] = sel[ok]
-            failed.append(rows[~ok])
-        pending = np.concatenate(failed) if failed else pending[:0]
-        m = min(n, 2 * m)
-    return out
 
 
 def _ksg_torch(x, y, k, cheb, variant, device):

@@ -157,3 +157,31 @@ def test_ksg_accuracy_on_easy_tasks(task_id, spec):
     rng = np.random.default_rng(7)
     xi, yi = rng.standard_normal(x.shape), rng.standard_normal(y.shape)
     assert abs(est.estimate(xi, yi)) <= 0.02
+
+
+@pytest.mark.parametrize("cheb", [True, False])
+def test_kdtree_queries_equal_brute_force(cheb):
+    """The numba queries on cKDTree's nodes: per-point radius counts and joint k-NN under
+    max(|dx|, |dy|), against dense NumPy distances (grid data included, for exact ties)."""
+    from mibench.estimators._kdtree import KDTree
+
+    rng = np.random.default_rng(3)
+    x = np.vstack([rng.standard_normal((400, 3)), rng.integers(0, 3, (200, 3)).astype(float)])
+    y = np.vstack([rng.standard_normal((400, 2)), rng.integers(0, 2, (200, 2)).astype(float)])
+
+    def dist(a):
+        diff = a[:, None, :] - a[None, :, :]
+        return np.abs(diff).max(-1) if cheb else (diff**2).sum(-1)  # squared for euclidean
+
+    dx, dy = dist(x), dist(y)
+    radii = rng.uniform(0.0, 1.5, len(x))
+    radii[::7] = 1.0  # exactly on grid distances: <= must count them
+    bound = radii if cheb else radii**2
+    assert np.array_equal(KDTree(x).count_within(radii, cheb), (dx <= bound[:, None]).sum(1))
+    k = 4
+    joint = np.maximum(dx, dy)
+    np.fill_diagonal(joint, np.inf)
+    kth, idx = KDTree(np.hstack([x, y])).joint_knn(k, x.shape[1], cheb)
+    assert np.array_equal(kth, np.sort(joint, axis=1)[:, k - 1])
+    assert np.array_equal(np.take_along_axis(joint, idx, 1).max(1), kth)  # the k reported are that close
+    assert not np.any(idx == np.arange(len(x))[:, None])
