@@ -20,7 +20,7 @@ import numpy as np
 from numba import prange
 from scipy.spatial import cKDTree
 
-LEAF = 16
+LEAF = 64  # measured at N = 10^5, 5 + 5 dims: 16 -> 64 makes the queries 1.5-1.7x faster
 
 
 class KDTree:

@@ -127,6 +127,12 @@ def _limit_threads(n: int) -> None:
     torch = sys.modules.get("torch")
     if torch is not None:
         torch.set_num_threads(n)
+    # numba's parallel kernels (KSG, KD-tree queries) have their own pool, which threadpoolctl does
+    # not see; its OpenMP layer also resets the shared OpenMP thread count (torch's) on each launch
+    # to the pool size, so an uncapped numba would undo the torch cap as well
+    import numba
+
+    numba.set_num_threads(max(1, min(n, numba.config.NUMBA_NUM_THREADS)))
 
 
 def _cuda_start():

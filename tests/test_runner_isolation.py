@@ -82,3 +82,23 @@ def test_peak_memory_is_per_cell_in_a_reused_worker(tmp_path, toy_estimators):
     peak = rows.groupby("estimator")["peak_memory_mb"]
     assert peak.min()["alloc400"] > 400 + peak.max()["corr"] - 50
     assert peak.max()["corr"] < 300  # the big cells before it do not leak into its measurement
+
+
+def test_thread_cap_survives_numba_kernels():
+    """A worker capped at 1 thread runs numba's parallel KSG kernels on 1 thread, and they do not
+    reset torch's (shared OpenMP) thread count to the core count (fresh process: global state)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import numpy as np, torch, numba\n"
+        "from mibench.worker import _limit_threads\n"
+        "from mibench.estimators.ksg import KSG\n"
+        "_limit_threads(1)\n"
+        "rng = np.random.default_rng(0); x = rng.standard_normal((500, 3))\n"
+        "KSG(algorithm='brute').estimate(x, x + rng.standard_normal((500, 3)))\n"
+        "KSG(algorithm='tree').estimate(x, x + rng.standard_normal((500, 3)))\n"
+        "print(torch.get_num_threads(), numba.get_num_threads())\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["1", "1"]
