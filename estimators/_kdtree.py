@@ -33,7 +33,7 @@ class KDTree:
             raise ValueError(f"KDTree needs a non-empty 2-d array, got shape {pts.shape}")
         # the tree itself is scipy's; only its node ranges are copied into flat arrays
         tree = cKDTree(pts, leafsize=leaf)
-        starts, ends, lefts, rights = [], [], [], []
+        starts, ends, lefts, rights, dims, cuts = [], [], [], [], [], []
         stack = [(tree.tree, -1, 0)]
         while stack:
             node, parent, side = stack.pop()
@@ -42,6 +42,8 @@ class KDTree:
             ends.append(node.end_idx)
             lefts.append(-1)
             rights.append(-1)
+            dims.append(max(node.split_dim, 0))
+            cuts.append(node.split)
             if parent >= 0:
                 (lefts if side == 0 else rights)[parent] = me
             if node.lesser is not None:
@@ -53,6 +55,8 @@ class KDTree:
         self.end = np.array(ends, dtype=np.int64)
         self.left = np.array(lefts, dtype=np.int64)
         self.right = np.array(rights, dtype=np.int64)
+        self.dim = np.array(dims, dtype=np.int64)  # split of each inner node: lesser side < cut
+        self.cut = np.array(cuts, dtype=np.float64)
         self.lo, self.hi = _boxes(self.points, self.start, self.end)
 
     def count_within(self, radii: np.ndarray, cheb: bool) -> np.ndarray:
@@ -69,7 +73,8 @@ class KDTree:
         """The k nearest other points of every point under max(|dx|, |dy|) with x = columns
         [0, split), y = the rest: (kth distance (squared for euclidean), neighbour indices (n, k)),
         in original order. A point tied with the k-th one may be reported instead of it."""
-        dist, idx = _knn(self.points, self.start, self.end, self.left, self.right, self.lo, self.hi, k, split, cheb)
+        dist, idx = _knn(self.points, self.start, self.end, self.left, self.right, self.dim, self.cut, self.lo,
+                         self.hi, k, split, cheb)
         out_d = np.empty_like(dist)
         out_i = np.empty_like(idx)
         out_d[self.perm] = dist
@@ -153,7 +158,7 @@ def _count(pts, start, end, left, right, lo, hi, bounds, cheb):
 
 
 @numba.njit(parallel=True, cache=True)
-def _knn(pts, start, end, left, right, lo, hi, k, split, cheb):
+def _knn(pts, start, end, left, right, dim, cut, lo, hi, k, split, cheb):
     n, d = pts.shape
     dist = np.empty(n)
     idx = np.empty((n, k), np.int64)
@@ -208,14 +213,9 @@ def _knn(pts, start, end, left, right, lo, hi, k, split, cheb):
                             best[p] = v
                             best_i[p] = j
                     continue
-                # visit the nearer child first (pushed last)
+                # visit the child on the query's side of the split first (pushed last)
                 a, b = left[node], right[node]
-                ga = 0.0
-                gb = 0.0
-                for c in range(d):
-                    ga = max(ga, _gap(pts[i, c], lo[a, c], hi[a, c]))
-                    gb = max(gb, _gap(pts[i, c], lo[b, c], hi[b, c]))
-                if ga <= gb:
+                if pts[i, dim[node]] < cut[node]:
                     a, b = b, a
                 stack[top] = a
                 stack[top + 1] = b

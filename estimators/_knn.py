@@ -55,20 +55,42 @@ def _block_dist(at, i0, i1, buf, spare, cheb):
             for j in range(m):
                 t = row[j] - v
                 src[j] = abs(t) if cheb else t * t
-            for c in range(1, d):
-                row = at[c, jb:je]
-                v = at[c, i0 + r]
-                if cheb:
+            if cheb:
+                # four coordinates per pass: the maximum is exact in any order, and each pass
+                # reads and writes the tile once instead of four times
+                c = 1
+                while c + 3 < d:
+                    r0, r1, r2, r3 = at[c, jb:je], at[c + 1, jb:je], at[c + 2, jb:je], at[c + 3, jb:je]
+                    v0, v1, v2, v3 = at[c, i0 + r], at[c + 1, i0 + r], at[c + 2, i0 + r], at[c + 3, i0 + r]
+                    for j in range(m):
+                        a = src[j]
+                        t0 = abs(r0[j] - v0)
+                        t1 = abs(r1[j] - v1)
+                        t2 = abs(r2[j] - v2)
+                        t3 = abs(r3[j] - v3)
+                        t0 = t0 if t0 > t1 else t1
+                        t2 = t2 if t2 > t3 else t3
+                        t0 = t0 if t0 > t2 else t2
+                        dst[j] = t0 if t0 > a else a
+                    src, dst = dst, src
+                    c += 4
+                while c < d:
+                    row = at[c, jb:je]
+                    v = at[c, i0 + r]
                     for j in range(m):
                         a = src[j]
                         t = abs(row[j] - v)
                         dst[j] = t if t > a else a
                     src, dst = dst, src
-                else:
+                    c += 1
+            else:
+                for c in range(1, d):
+                    row = at[c, jb:je]
+                    v = at[c, i0 + r]
                     for j in range(m):
                         t = row[j] - v
                         src[j] += t * t
-            if cheb and (d - 1) % 2 == 1:  # the result is in the spare buffer
+            if cheb and ((d - 1) // 4 + (d - 1) % 4) % 2 == 1:  # odd number of passes: result in spare
                 out = buf[r, jb:je]
                 for j in range(m):
                     out[j] = src[j]
