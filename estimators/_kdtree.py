@@ -2,8 +2,8 @@
 nodes of a cKDTree (the tree is built by scipy; its node ranges are copied into flat arrays).
 
 1. k nearest neighbours under the KSG joint distance max(|dx|, |dy|) with euclidean marginal
-   norms: not a Minkowski norm, so cKDTree cannot query it directly (ksg.py's certificate over
-   L2 candidates works but re-queries many points); here the node bound is exact for it.
+   norms: not a Minkowski norm, so cKDTree cannot query it directly (a certificate over L2
+   candidates works but re-queries many points); here the node bound is exact for it.
 2. Counting the points within a per-point radius (KSG's n_x, n_y): cKDTree's
    ``query_ball_point(return_length=True)`` visits every counted point (~100-200 ns each on the
    development machine); here a node that lies inside the ball is counted in O(1) from its size,
@@ -34,9 +34,11 @@ class KDTree:
         # the tree itself is scipy's; only its node ranges are copied into flat arrays
         tree = cKDTree(pts, leafsize=leaf)
         starts, ends, lefts, rights, dims, cuts = [], [], [], [], [], []
-        stack = [(tree.tree, -1, 0)]
+        stack = [(tree.tree, -1, 0, 0)]
+        depth = 0
         while stack:
-            node, parent, side = stack.pop()
+            node, parent, side, level = stack.pop()
+            depth = max(depth, level)
             me = len(starts)
             starts.append(node.start_idx)
             ends.append(node.end_idx)
@@ -47,8 +49,8 @@ class KDTree:
             if parent >= 0:
                 (lefts if side == 0 else rights)[parent] = me
             if node.lesser is not None:
-                stack.append((node.greater, me, 1))
-                stack.append((node.lesser, me, 0))
+                stack.append((node.greater, me, 1, level + 1))
+                stack.append((node.lesser, me, 0, level + 1))
         self.perm = np.asarray(tree.indices, dtype=np.int64)
         self.points = np.ascontiguousarray(pts[self.perm])
         self.start = np.array(starts, dtype=np.int64)
@@ -58,13 +60,14 @@ class KDTree:
         self.dim = np.array(dims, dtype=np.int64)  # split of each inner node: lesser side < cut
         self.cut = np.array(cuts, dtype=np.float64)
         self.lo, self.hi = _boxes(self.points, self.start, self.end)
+        self.stack_size = 2 * depth + 4  # depth-first traversal: at most one pending sibling per level
 
     def count_within(self, radii: np.ndarray, cheb: bool) -> np.ndarray:
         """For every point i (original order): how many points, itself included, are within
         distance radii[i] (<=) of it."""
         r = np.ascontiguousarray(radii, dtype=np.float64)[self.perm]
         counts = _count(self.points, self.start, self.end, self.left, self.right, self.lo, self.hi,
-                        r if cheb else r * r, cheb)
+                        r if cheb else r * r, cheb, self.stack_size)
         out = np.empty_like(counts)
         out[self.perm] = counts
         return out
@@ -74,7 +77,7 @@ class KDTree:
         [0, split), y = the rest: (kth distance (squared for euclidean), neighbour indices (n, k)),
         in original order. A point tied with the k-th one may be reported instead of it."""
         dist, idx = _knn(self.points, self.start, self.end, self.left, self.right, self.dim, self.cut, self.lo,
-                         self.hi, k, split, cheb)
+                         self.hi, k, split, cheb, self.stack_size)
         out_d = np.empty_like(dist)
         out_i = np.empty_like(idx)
         out_d[self.perm] = dist
@@ -106,13 +109,13 @@ def _gap(q, lo, hi):
 
 
 @numba.njit(parallel=True, cache=True)
-def _count(pts, start, end, left, right, lo, hi, bounds, cheb):
+def _count(pts, start, end, left, right, lo, hi, bounds, cheb, stack_size):
     """bounds: radius (chebyshev) or squared radius (euclidean) per point (tree order)."""
     n, d = pts.shape
     counts = np.zeros(n, np.int64)
     n_blocks = (n + 63) // 64
     for blk in prange(n_blocks):
-        stack = np.empty(128, np.int64)
+        stack = np.empty(stack_size, np.int64)
         for i in range(blk * 64, min(n, blk * 64 + 64)):
             bound = bounds[i]
             c = 0
@@ -158,13 +161,13 @@ def _count(pts, start, end, left, right, lo, hi, bounds, cheb):
 
 
 @numba.njit(parallel=True, cache=True)
-def _knn(pts, start, end, left, right, dim, cut, lo, hi, k, split, cheb):
+def _knn(pts, start, end, left, right, dim, cut, lo, hi, k, split, cheb, stack_size):
     n, d = pts.shape
     dist = np.empty(n)
     idx = np.empty((n, k), np.int64)
     n_blocks = (n + 63) // 64
     for blk in prange(n_blocks):
-        stack = np.empty(128, np.int64)
+        stack = np.empty(stack_size, np.int64)
         best = np.empty(k)
         best_i = np.empty(k, np.int64)
         for i in range(blk * 64, min(n, blk * 64 + 64)):
