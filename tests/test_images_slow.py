@@ -1,5 +1,6 @@
 """Long accuracy checks of mienf (``pytest -m slow``): the acceptance targets of issue 7 at N = 10^4
-with the default budget. Numbers measured on this machine are in docs/images.md."""
+with the default budget (images: the PCA flow, and the Glow flow as a known gap). Numbers measured
+on this machine are in docs/images.md."""
 
 import importlib.util
 import pathlib
@@ -34,12 +35,20 @@ def test_mienf_accuracy_vectors(spec, task_id, atol):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="known gap (issue 7): on CPU budgets mienf is far from the truth on images "
-                   "(16-5.0 gave 2.06; the default budget diverged at step 102); see docs/images.md")
-@pytest.mark.parametrize("task_id", ["image-gauss-16-1.0", "image-gauss-16-5.0"])
-def test_mienf_accuracy_images(task_id):
+@pytest.mark.parametrize("spec,task_id", [
+    # the PCA flow (closed-form PCA whitening + canonical rotation, 4 components, RealNVP), about
+    # 1.2 CPU-minutes per fit; measured in docs/images.md
+    ("mienf:flow=pca", "image-gauss-16-5.0"),
+    pytest.param("mienf:flow=pca", "image-gauss-16-1.0", marks=pytest.mark.xfail(
+        strict=True, reason="known gap (issue 7): measured 0.684 vs 1.0 (32 % low); the flows Gaussianise "
+        "the 2-d image manifold without aligning it with the weak X-Y dependence; see docs/images.md")),
+    pytest.param("mienf:steps=800,batch_size=128", "image-gauss-16-5.0", marks=pytest.mark.xfail(
+        strict=True, reason="known gap: the Glow flow on CPU budgets gave 2.06 (noise 0.01); see docs/images.md")),
+])
+def test_mienf_accuracy_images(spec, task_id):
     torch.set_num_threads(1)
     task = mibench.get_task(task_id)
     x, y = task.sample(10_000, 0)
-    v = mibench.get_estimator("mienf:steps=800,batch_size=128").estimate(x, y)
-    assert abs(v - task.mutual_information) <= 0.15 * task.mutual_information
+    v = mibench.get_estimator(spec).estimate(x, y)
+    truth = task.mutual_information
+    assert abs(v - truth) <= 0.15 * truth, f"{spec} on {task_id}: {v:.4f} vs truth {truth} (tolerance 15 %)"
