@@ -21,6 +21,8 @@ _spec.loader.exec_module(acc)
 @pytest.mark.parametrize("task_id,atol", [
     ("multinormal-sparse-5-5-2-2.0", None),
     ("sparse5-transformed", None),
+    ("realnvp-multinormal-sparse-5-5-2-2.0", None),  # flows suite: measured 0.981 / 0.984 vs 1.022
+    ("nsf-multinormal-sparse-5-5-2-2.0", None),  # measured 0.880 / 0.879 (tolerance 0.151)
     pytest.param("multinormal-dense-25-25-0.5", 0.1, marks=pytest.mark.xfail(
         strict=False, reason="measured 1.191 (gaussian target) vs 1.292: 0.002 nats outside the 0.1 tolerance")),
 ])
