@@ -8,6 +8,7 @@ so factories from packages the driver found (e.g. a plug-in in a temporary folde
 from __future__ import annotations
 
 import datetime as _dt
+import os
 import pickle
 import resource
 import sys
@@ -129,10 +130,13 @@ def _limit_threads(n: int) -> None:
         torch.set_num_threads(n)
     # numba's parallel kernels (KSG, KD-tree queries) have their own pool, which threadpoolctl does
     # not see; its OpenMP layer also resets the shared OpenMP thread count (torch's) on each launch
-    # to the pool size, so an uncapped numba would undo the torch cap as well
-    import numba
-
-    numba.set_num_threads(max(1, min(n, numba.config.NUMBA_NUM_THREADS)))
+    # to the pool size, so an uncapped numba would undo the torch cap as well. numba reads the
+    # variable when first imported (not importing it here keeps workers that never need it small)
+    numba = sys.modules.get("numba")
+    if numba is None:
+        os.environ["NUMBA_NUM_THREADS"] = str(n)
+    else:
+        numba.set_num_threads(max(1, min(n, numba.config.NUMBA_NUM_THREADS)))
 
 
 def _cuda_start():

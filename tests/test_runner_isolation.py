@@ -1,6 +1,7 @@
 """Process isolation: every kind of estimator failure becomes a row, and the run goes on."""
 
 import numpy as np
+import pytest
 
 import mibench
 
@@ -84,20 +85,24 @@ def test_peak_memory_is_per_cell_in_a_reused_worker(tmp_path, toy_estimators):
     assert peak.max()["corr"] < 300  # the big cells before it do not leak into its measurement
 
 
-def test_thread_cap_survives_numba_kernels():
+@pytest.mark.parametrize("numba_first", [True, False])
+def test_thread_cap_survives_numba_kernels(numba_first):
     """A worker capped at 1 thread runs numba's parallel KSG kernels on 1 thread, and they do not
-    reset torch's (shared OpenMP) thread count to the core count (fresh process: global state)."""
+    reset torch's (shared OpenMP) thread count to the core count (fresh process: global state),
+    whether numba was imported before the cap or only later by the estimator."""
     import subprocess
     import sys
 
     code = (
-        "import numpy as np, torch, numba\n"
+        ("import numba\n" if numba_first else "")
+        + "import numpy as np, torch\n"
         "from mibench.worker import _limit_threads\n"
         "from mibench.estimators.ksg import KSG\n"
         "_limit_threads(1)\n"
         "rng = np.random.default_rng(0); x = rng.standard_normal((500, 3))\n"
         "KSG(algorithm='brute').estimate(x, x + rng.standard_normal((500, 3)))\n"
         "KSG(algorithm='tree').estimate(x, x + rng.standard_normal((500, 3)))\n"
+        "import numba\n"
         "print(torch.get_num_threads(), numba.get_num_threads())\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
