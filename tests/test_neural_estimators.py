@@ -213,3 +213,15 @@ def test_staircase_cli_rejects_non_streaming_estimator(capsys):
     assert main(["staircase", "--estimator", "ksg", "--steps-per-level", "5"]) == 2
     assert "cannot train on a stream" in capsys.readouterr().err
     assert parse_spec("infonce").name == "infonce"
+
+
+def test_conv_critic_default_lr_learns_on_bump_images():
+    """With the default preset's lr 0.1 the conv critic collapsed to a constant (bound 0); the conv
+    default (CONV_LR) must learn on the suite's own images, and an explicit lr still wins."""
+    from mibench.estimators.neural.estimators import CONV_LR
+
+    est = mibench.get_estimator("infonce:critic=conv,steps=200,eval_every=100")
+    assert est.lr == CONV_LR and mibench.get_estimator("infonce:critic=conv,lr=0.01").lr == 0.01
+    assert mibench.get_estimator("infonce").lr == 0.1  # the MLP critics keep BMI's protocol
+    x, y = mibench.get_task("image-gauss-16-10.0").sample(1000, 0)
+    assert est.estimate(x, y) > 2.0
