@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import math
-import warnings
 
 import numpy as np
-from mibench.estimators._jitter import add_jitter
+from mibench.estimators._jitter import jitter_duplicates
 from scipy.spatial import cKDTree
 from scipy.special import digamma, gammaln
 
@@ -65,16 +64,10 @@ class _KLBase(Estimator):
         zero = max(int(np.sum(d[:, first - 1] == 0)) for d in dists)
         info = {}
         if zero:
-            if self.jitter == 0:
-                raise ValueError(
-                    f"{self.name}: {zero} point(s) have {first} or more exact duplicates (zero neighbour distance, "
-                    "log 0); set jitter > 0 to break ties with seeded noise"
-                )
-            warnings.warn(
-                f"{self.name}: duplicate points (zero neighbour distances); adding seeded noise of relative "
-                f"scale {self.jitter}", RuntimeWarning, stacklevel=3,
-            )
-            x, y = add_jitter(x, y, self.jitter, self.seed)
+            x, y = jitter_duplicates(
+                x, y, self.jitter, self.seed, stacklevel=3,
+                problem=f"{self.name}: {zero} point(s) have {first} or more exact duplicates (zero neighbour "
+                        "distance, log 0)")
             blocks = [x, y, np.hstack([x, y])]
             dists = [knn_distances(a, k, self.metric) for a in blocks]
             info["jittered_points"] = zero

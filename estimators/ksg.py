@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
-from mibench.estimators._jitter import add_jitter
+from mibench.estimators._jitter import jitter_duplicates
 from scipy.special import digamma
 
 from mibench import Estimator, standardize, validate_xy
@@ -127,16 +125,10 @@ class KSG(Estimator):
         nx, ny, rad, algo = self._counts(x, y, device)
         zero = int(np.sum(rad == 0))
         if zero:
-            if self.jitter == 0:
-                raise ValueError(
-                    f"ksg: {zero} point(s) have {self.k} or more exact duplicates (zero k-NN radius); "
-                    "KSG is undefined for such data; set jitter > 0 to break ties with seeded noise"
-                )
-            warnings.warn(
-                f"ksg: {zero} point(s) have a zero k-NN radius (duplicates); adding seeded noise of "
-                f"relative scale {self.jitter}", RuntimeWarning, stacklevel=2,
-            )
-            x, y = add_jitter(x, y, self.jitter, self.seed)
+            x, y = jitter_duplicates(
+                x, y, self.jitter, self.seed, stacklevel=2,
+                problem=f"ksg: {zero} point(s) have {self.k} or more exact duplicates (zero k-NN radius); "
+                        "KSG is undefined for such data")
             nx, ny, rad, algo = self._counts(x, y, device)
             info["jittered_points"] = zero
         info["algorithm"] = algo

@@ -1,4 +1,5 @@
 import pytest
+import torch
 
 import mibench
 from mibench import registry
@@ -18,3 +19,13 @@ def toy_estimators():
     yield names
     for name in names:
         registry._estimators._user.pop(name, None)
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """torch on one thread for a module of training tests (restored after): the tests' budgets and
+    timings assume it, and two test processes must not oversubscribe the cores."""
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)

@@ -13,12 +13,7 @@ from mibench.testing import check_estimator, gaussian_pairs
 QUICK = dict(steps=150, depth=2, width=32, eval_every=50, batch_size=256)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.mark.parametrize("target", ["gaussian", "tridiag"])

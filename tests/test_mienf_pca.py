@@ -10,13 +10,7 @@ from mibench.estimators.mienf import MIENF, PCAWhiten, cca_rotate
 import mibench
 from mibench.testing import gaussian_pairs
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _data(n=300, d=6, seed=0):
