@@ -31,6 +31,22 @@ def test_mienf_info_and_registry():
     assert [c[0] for c in info["curve"]] == [20, 40, 60]
     assert info["n_train"] + info["n_test"] == 1200 and info["n_test"] == 300
     assert abs(info["refit"] - truth) < 0.2 and abs(v - truth) < 0.2
+    # the estimate is the held-out refit minus the plug-in bias for 2 + 2 dimensions (a 1-d variable
+    # gets an independent N(0, 1) column) and 300 pairs
+    from mibench.estimators.gaussian import plugin_mi_bias
+
+    assert info["head_dims"] == [2, 2]
+    assert v == pytest.approx(info["refit"] - plugin_mi_bias(300, 2, 2), abs=1e-12)
+    assert info["bias_correction"] == plugin_mi_bias(300, 2, 2) > 0
+    lo, hi = info["heldout_logratio_ci95"]
+    assert lo < info["heldout_logratio"] < hi and abs(info["heldout_logratio"] - truth) < 0.2
+
+
+def test_mienf_needs_enough_heldout_pairs_for_the_refit():
+    x, y, _ = gaussian_pairs(40, 0.5, 5, 0)  # 10 held-out pairs, a 5 + 5 dimensional Gaussian target
+    with pytest.raises(ValueError, match="10 held-out pairs cannot refit a gaussian target"):
+        MIENF(steps=2).estimate(x, y)
+    assert np.isfinite(MIENF(steps=2, target="tridiag").estimate(x, y))
 
 
 def test_mienf_parameter_errors():
@@ -43,21 +59,27 @@ def test_mienf_parameter_errors():
 def test_mienf_images_and_layout_errors():
     task = mibench.get_task("image-gauss-16-1.0")
     x, y = task.sample(300, 0)
-    est = MIENF(steps=4, depth=1, width=8, eval_every=2, batch_size=32, head_dim=4)
+    est = MIENF(flow="glow", steps=4, depth=1, width=8, eval_every=2, batch_size=32, head_dim=4)
     v, info = est.estimate_with_info(x, y)
     assert np.isfinite(v) and info["flows"] == ["glow", "glow"] and info["head_dims"] == [4, 4]
+    # the default flow for images is the PCA flow, with its own budget (steps, lr, width)
+    v, info = MIENF(steps=4, depth=1).estimate_with_info(x, y)
+    assert np.isfinite(v) and info["flows"] == ["pca", "pca"] and info["head_dims"] == [4, 4]
+    assert info["budget"] == {"steps": 4, "lr": 2e-3, "width": 32}
+    assert MIENF(steps=4, depth=1, width=8).estimate_with_info(x, y)[1]["budget"]["width"] == 8
     # glow needs the image layout
     with pytest.raises(ValueError, match="needs images"):
         MIENF(flow="glow", steps=2).estimate(x.reshape(300, -1), y.reshape(300, -1))
     with pytest.raises(ValueError, match="power of two"):
-        MIENF(steps=2).estimate(x[:, :, :12, :12], y[:, :, :12, :12])
+        MIENF(flow="glow", steps=2).estimate(x[:, :, :12, :12], y[:, :, :12, :12])
     with pytest.raises(ValueError, match=r"\(n, 1, s, s\)"):
         MIENF(steps=2).estimate(np.repeat(x, 2, axis=1), y)
     with pytest.raises(ValueError, match="head_dim"):
-        MIENF(steps=2, head_dim=500).estimate(x, y)
+        MIENF(flow="glow", steps=2, head_dim=500).estimate(x, y)
     # mixed: image X, vector Y
-    v, info = est.estimate_with_info(x, np.random.default_rng(0).standard_normal((300, 2)))
-    assert info["flows"] == ["glow", "realnvp"]
+    mixed = MIENF(steps=4, depth=1, width=8, batch_size=32)
+    v, info = mixed.estimate_with_info(x, np.random.default_rng(0).standard_normal((300, 2)))
+    assert np.isfinite(v) and info["flows"] == ["pca", "realnvp"] and info["budget"]["steps"] == 4
 
 
 def test_mienf_nonfinite_logdet_names_the_step(monkeypatch):
@@ -112,12 +134,12 @@ def test_ae_images_and_errors():
 
 
 def test_images_reach_image_estimators_unflattened(tmp_path):
-    df = mibench.run(["image-gauss-16-1.0"], estimators=["mienf:steps=2,depth=1,width=8,batch_size=32,head_dim=2",
+    df = mibench.run(["image-gauss-16-1.0"], estimators=["mienf:steps=2,depth=1,width=8,batch_size=32",
                                                          "ksg"],
                      n=64, seeds=1, store=tmp_path / "s.db", workers=1, progress=False)
     rows = {r.estimator_name: r for r in df.itertuples()}
     assert rows["mienf"].status == "ok" and rows["ksg"].status == "ok"
-    assert rows["mienf"].info["flows"] == ["glow", "glow"]
+    assert rows["mienf"].info["flows"] == ["pca", "pca"]
 
 
 def test_gaussianize_is_increasing_and_normal():

@@ -21,10 +21,9 @@ _spec.loader.exec_module(acc)
 @pytest.mark.parametrize("task_id,atol", [
     ("multinormal-sparse-5-5-2-2.0", None),
     ("sparse5-transformed", None),
-    ("realnvp-multinormal-sparse-5-5-2-2.0", None),  # flows suite: measured 0.981 / 0.984 vs 1.022
-    ("nsf-multinormal-sparse-5-5-2-2.0", None),  # measured 0.880 / 0.879 (tolerance 0.151)
-    pytest.param("multinormal-dense-25-25-0.5", 0.1, marks=pytest.mark.xfail(
-        strict=False, reason="measured 1.191 (gaussian target) vs 1.292: 0.002 nats outside the 0.1 tolerance")),
+    ("realnvp-multinormal-sparse-5-5-2-2.0", None),  # flows suite, measured in docs/images.md
+    ("nsf-multinormal-sparse-5-5-2-2.0", None),  # the closest to its tolerance (0.151)
+    ("multinormal-dense-25-25-0.5", 0.1),  # measured 1.249 / 1.224 vs 1.292
 ])
 def test_mienf_accuracy_vectors(spec, task_id, atol):
     torch.set_num_threads(1)
@@ -38,13 +37,14 @@ def test_mienf_accuracy_vectors(spec, task_id, atol):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("spec,task_id", [
-    # the PCA flow (closed-form PCA whitening + canonical rotation, 4 components, RealNVP), about
-    # 1.2 CPU-minutes per fit; measured in docs/images.md
-    ("mienf:flow=pca", "image-gauss-16-5.0"),
-    pytest.param("mienf:flow=pca", "image-gauss-16-1.0", marks=pytest.mark.xfail(
-        strict=True, reason="known gap (issue 7): measured 0.684 vs 1.0 (32 % low); the flows Gaussianise "
-        "the 2-d image manifold without aligning it with the weak X-Y dependence; see docs/images.md")),
-    pytest.param("mienf:steps=800,batch_size=128", "image-gauss-16-5.0", marks=pytest.mark.xfail(
+    # the default image flow (flow=pca: closed-form PCA whitening + canonical rotation, 4 components,
+    # RealNVP with bounded couplings; 4000 steps, lr 2e-3, width 32), about 2 CPU-minutes per fit;
+    # measured in docs/images.md
+    ("mienf", "image-gauss-16-1.0"),
+    ("mienf", "image-gauss-16-5.0"),
+    ("mienf:target=tridiag", "image-gauss-16-1.0"),
+    ("mienf:target=tridiag", "image-gauss-16-5.0"),
+    pytest.param("mienf:flow=glow,steps=800,batch_size=128", "image-gauss-16-5.0", marks=pytest.mark.xfail(
         strict=True, reason="known gap: the Glow flow on CPU budgets gave 2.06 (noise 0.01); see docs/images.md")),
 ])
 def test_mienf_accuracy_images(spec, task_id):

@@ -138,3 +138,31 @@ def test_mienf_rotate_parameter():
     with pytest.raises(ValueError, match="rotate=cca needs a PCA flow"):
         MIENF(rotate="cca", **q).estimate(x, v)
     assert np.isfinite(MIENF(**q).estimate(x, v))
+
+
+def test_bounded_coupling_flow_log_det_and_bound():
+    from mibench.estimators.mienf import VectorFlow
+
+    torch.manual_seed(0)
+    flow = VectorFlow(4, depth=3, width=16, kind="realnvp", bound=2.0).double()
+    x = torch.randn(64, 4, dtype=torch.float64)
+    flow(x)  # ActNorm layers initialise on their first batch
+    # push every coupling network's output layer far into tanh saturation
+    for m in flow.modules():
+        if isinstance(m, torch.nn.Linear) and m.out_features == 4:
+            torch.nn.init.normal_(m.weight, std=50.0)
+            torch.nn.init.normal_(m.bias, std=50.0)
+    z, ld = flow(x)
+    for i in range(8):
+        jac = torch.autograd.functional.jacobian(lambda v: flow(v[None])[0][0], x[i])
+        assert torch.allclose(ld[i], torch.linalg.slogdet(jac)[1], atol=1e-9)
+    # every coupling's shift and log-scale lie within +-bound (saturated here), so a coupling's
+    # log-determinant (the sum of 2 log-scales) stays within +-4
+    h = x
+    for layer in flow.layers:
+        out, ld_layer = layer(h)
+        if type(layer).__name__ == "AffineCouplingBlock":
+            params = layer.flows[1].param_map(h[:, :2])
+            assert params.abs().max() <= 2.0 and (params.abs() > 1.99).double().mean() > 0.5
+            assert ld_layer.abs().max() <= 4.0 + 1e-9
+        h = out

@@ -49,5 +49,5 @@ if __name__ == "__main__":
     row = {"spec": spec, "task": task_id, "n": n, "seed": seed, "estimate": value, "truth": truth,
            "abs_err": abs(value - truth), "rel_err": abs(value - truth) / truth, "cpu_min": cpu / 60,
            "curve": info.get("curve", [])[::4],  # every 4th entry: [step, train NLL / dim, closed-form MI]
-           "wall_min": wall / 60, **{k: info[k] for k in ("closed_form", "refit", "ci95") if k in info}}
+           "wall_min": wall / 60, **{k: info[k] for k in ("closed_form", "refit", "bias_correction", "heldout_logratio", "ci95", "budget") if k in info}}
     print(json.dumps(row), flush=True)
