@@ -14,7 +14,6 @@ import warnings
 import normflows as nf
 import numpy as np
 import torch
-from mibench.estimators.gaussian import plugin_mi_bias
 from mibench.estimators._torchutil import (
     check_device,
     check_float,
@@ -25,6 +24,7 @@ from mibench.estimators._torchutil import (
     standardize_train,
     validate_vectors_or_images,
 )
+from mibench.estimators.gaussian import plugin_mi_bias
 from torch import nn
 
 from mibench import Estimator

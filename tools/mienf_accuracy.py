@@ -24,6 +24,9 @@ def fy(a):  # x + 0.4 sin(x) (derivative >= 0.6), then cube-root-like asinh scal
     return np.arcsinh(3 * (a + 0.4 * np.sin(a)))
 
 
+INFO_KEYS = ("closed_form", "refit", "bias_correction", "heldout_logratio", "ci95", "budget")
+
+
 def get(task_id):
     if task_id == "sparse5-transformed":
         base = mibench.get_task("multinormal-sparse-5-5-2-2.0")
@@ -49,5 +52,5 @@ if __name__ == "__main__":
     row = {"spec": spec, "task": task_id, "n": n, "seed": seed, "estimate": value, "truth": truth,
            "abs_err": abs(value - truth), "rel_err": abs(value - truth) / truth, "cpu_min": cpu / 60,
            "curve": info.get("curve", [])[::4],  # every 4th entry: [step, train NLL / dim, closed-form MI]
-           "wall_min": wall / 60, **{k: info[k] for k in ("closed_form", "refit", "bias_correction", "heldout_logratio", "ci95", "budget") if k in info}}
+           "wall_min": wall / 60, **{k: info[k] for k in INFO_KEYS if k in info}}
     print(json.dumps(row), flush=True)
