@@ -36,9 +36,9 @@ GLOW_NOISE = 0.01  # default pixel noise of flow=glow
 PCA_NOISE = 0.05  # default pixel noise of the PCA flows
 ROTATIONS = ("auto", "pca", "cca")
 CCA_POOL = 16  # whitened principal components among which rotate=cca picks canonical directions
+PCA_COUPLING_BOUND = 2.0  # |shift|, |log-scale| per coupling of the PCA flows (VectorFlow ``bound``)
 # Budgets when steps / lr / width are left at None: (steps, lr, width). The PCA flows fit 4-d data,
 # where a narrower, longer-trained flow generalises better (docs/images.md, "choosing the budget").
-PCA_COUPLING_BOUND = 2.0  # |shift|, |log-scale| per coupling of the PCA flows (VectorFlow ``bound``)
 BUDGETS = {"vector": (2000, 1e-3, 64), "glow": (2000, 1e-3, 32), "pca": (4000, 2e-3, 32)}
 MARGINALS = ("gaussianize", "standardize")
 _LOG2PI = math.log(2 * math.pi)
