@@ -5,7 +5,7 @@ The public API, and the only part of mibench that the built-in plug-ins (``miben
 """
 
 from mibench.errors import MibenchError
-from mibench.estimator import Estimator
+from mibench.estimator import Estimator, call_estimator
 from mibench.registry import (
     get_estimator,
     get_task,
@@ -26,6 +26,7 @@ __all__ = [
     "MibenchError",
     "Task",
     "TransformedSampler",
+    "call_estimator",
     "get_estimator",
     "get_task",
     "list_estimators",
