@@ -7,19 +7,11 @@ import time
 
 import numpy as np
 import torch
-from mibench.estimators._torchutil import (
-    check_device,
-    check_float,
-    check_int,
-    resolve_device,
-    split_indices,
-    standardize_train,
-    validate_vectors_or_images,
-)
+from mibench.estimators._common import resolve_device, split_indices, standardize_train, validate_vectors_or_images
 from torch import nn
 
 import mibench
-from mibench import Estimator
+from mibench import DEVICE, SEED, Choice, DivergedError, Estimator, Float, Int
 
 THEN = ("ksg", "wkl")
 
@@ -55,33 +47,18 @@ class AutoencoderKNN(Estimator):
 
     accepts_images = True
 
-    def __init__(
-        self,
-        latent_dim: int = 4,
-        then: str = "ksg",
-        k: int = 5,
-        width: int | None = None,
-        steps: int = 1500,
-        batch_size: int = 256,
-        lr: float = 1e-3,
-        test_fraction: float = 0.5,
-        seed: int = 0,
-        device: str = "auto",
-    ) -> None:
-        check_int("latent_dim", latent_dim, 1)
-        if then not in THEN:
-            raise ValueError(f"then must be one of {', '.join(THEN)}, got {then!r}")
-        check_int("k", k, 1)
-        if width is not None:
-            check_int("width", width, 1)
-        for name, v, lo in (("steps", steps, 1), ("batch_size", batch_size, 2), ("seed", seed, 0)):
-            check_int(name, v, lo)
-        check_float("lr", lr, 0.0, 1.0, hi_open=False)
-        check_float("test_fraction", test_fraction, 0.0, 1.0)
-        check_device(device)
-        self.latent_dim, self.then, self.k, self.width = latent_dim, then, k, width
-        self.steps, self.batch_size, self.lr = steps, batch_size, lr
-        self.test_fraction, self.seed, self.device = test_fraction, seed, device
+    PARAMS = {
+        "latent_dim": Int(4, "code size of each autoencoder", min=1),
+        "then": Choice("ksg", THEN, "the kNN estimator on the codes"),
+        "k": Int(5, "neighbours of the kNN estimator", min=1),
+        "width": Int(None, "hidden units (MLP) / base channels (conv); default 64 / 32", min=1, optional=True),
+        "steps": Int(1500, "Adam steps per autoencoder", min=1),
+        "batch_size": Int(256, "mini-batch size", min=2),
+        "lr": Float(1e-3, "Adam learning rate", min=0, max=1, min_open=True),
+        "test_fraction": Float(0.5, "share of samples held out", min=0, max=1, min_open=True, max_open=True),
+        "seed": SEED,
+        "device": DEVICE,
+    }
 
     def _knn(self):
         try:
@@ -92,7 +69,7 @@ class AutoencoderKNN(Estimator):
     def estimate_with_info(self, x, y):
         x, y = validate_vectors_or_images(x, y, name="ae", min_samples=8)
         knn = self._knn()
-        dev = resolve_device(self.device)
+        dev = torch.device(resolve_device(self.device))
         train, test = split_indices(len(x), self.test_fraction, self.seed, min_each=self.k + 2, name="ae")
         t0 = time.perf_counter()
         codes, mse = [], {}
@@ -102,7 +79,7 @@ class AutoencoderKNN(Estimator):
                 c, m = self._encode(a, train, test, dev, salt)
                 codes.append(c)
                 mse[label] = m
-        value, knn_info = mibench_call(knn, codes[0], codes[1])
+        value, knn_info = mibench.call_estimator(knn, codes[0], codes[1])
         info = {
             "device": str(dev),
             "then": f"{self.then}:k={self.k}",
@@ -139,7 +116,7 @@ class AutoencoderKNN(Estimator):
             b = data[tr[torch.randint(len(tr), (bs,), generator=gen)]].to(dev)
             loss = ((net(b) - b) ** 2).mean()
             if not torch.isfinite(loss):
-                raise FloatingPointError(f"ae: reconstruction loss became non-finite at training step {step}")
+                raise DivergedError(f"ae: reconstruction loss became non-finite at training step {step}")
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -156,13 +133,6 @@ class AutoencoderKNN(Estimator):
                     codes.append(z.double().cpu().numpy())
                 out[part] = (np.concatenate(codes), err / (len(idx) * data[0].numel()))
         return out["test"][0], {"compressed": True, "train": out["train"][1], "test": out["test"][1]}
-
-
-def mibench_call(est, x, y):
-    if hasattr(est, "estimate_with_info"):
-        v, info = est.estimate_with_info(x, y)
-        return float(v), dict(info)
-    return float(est.estimate(x, y)), {}
 
 
 class MLPAutoencoder(nn.Module):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import digamma
 
-from mibench import Estimator, validate_xy
+from mibench import Alias, Estimator, power_of_two_scaled, validate_xy
 
 
 class GaussianEstimator(Estimator):
@@ -17,11 +17,9 @@ class GaussianEstimator(Estimator):
     ``canonical_correlations``.
     """
 
-    def __init__(self) -> None:
-        pass
-
     def estimate_with_info(self, x, y):
         x, y = validate_xy(x, y, min_samples=x_dims(x, y) + 2, allow_constant=False, name="gaussian")
+        x, y = power_of_two_scaled(x), power_of_two_scaled(y)  # exact; no overflow for data near 1e308
         xc, yc = x - x.mean(0), y - y.mean(0)
         # whiten each block (QR is stable for ill-conditioned blocks), then SVD of the cross product
         qx, _ = np.linalg.qr(xc)
@@ -29,6 +27,10 @@ class GaussianEstimator(Estimator):
         rho = np.clip(np.linalg.svd(qx.T @ qy, compute_uv=False), 0.0, 1.0 - 1e-15)
         mi = float(-0.5 * np.sum(np.log1p(-rho**2)))
         return mi, {"canonical_correlations": rho.tolist()}
+
+
+#: ``cca`` is the same estimator: specs naming it are canonicalised to ``gaussian`` (one leaderboard row)
+CCA = Alias("gaussian")
 
 
 def x_dims(x, y) -> int:

@@ -4,11 +4,21 @@ from __future__ import annotations
 
 import numpy as np
 
-from mibench import Estimator, validate_xy
+from mibench import Bool, Choice, Estimator, Int, Param, power_of_two_scaled, validate_xy
+from mibench.core.params import shown
 
 #: largest total dimension d_x + d_y accepted (cells grow as bins ** (d_x + d_y))
 MAX_DIM = 6
 STRATEGIES = ("equal-width", "equal-frequency")
+
+
+def _check_bins(name, value):
+    if value == "auto":
+        return value
+    try:
+        return Int(2, min=2).validate(name, value)
+    except ValueError:
+        raise ValueError(f"{name} must be an integer >= 2 or auto, got {shown(value)}") from None
 
 
 class Histogram(Estimator):
@@ -22,6 +32,7 @@ class Histogram(Estimator):
     Parameters:
         bins: intervals per coordinate, an integer >= 2, or ``auto`` (default):
             max(2, floor((N / 10) ** (1 / (d_x + d_y)))), i.e. about 10 points per joint cell.
+            With equal-frequency bins at most N are used (``info["bins"]`` says how many).
         strategy: ``equal-frequency`` (default) or ``equal-width``.
         miller_madow: add the Miller–Madow correction (m - 1) / (2N) to each plug-in entropy,
             m = number of non-empty cells (default true). Then
@@ -33,14 +44,11 @@ class Histogram(Estimator):
     removes the first-order finite-sample term only. Cost O(N (d_x + d_y) log N) (sorting rows).
     """
 
-    def __init__(self, bins: int | str = "auto", strategy: str = "equal-frequency", miller_madow: bool = True) -> None:
-        if bins != "auto" and (isinstance(bins, bool) or not isinstance(bins, int) or bins < 2):
-            raise ValueError(f"bins must be an integer >= 2 or 'auto', got {bins!r}")
-        if strategy not in STRATEGIES:
-            raise ValueError(f"strategy must be one of {', '.join(STRATEGIES)}, got {strategy!r}")
-        if not isinstance(miller_madow, bool):
-            raise ValueError(f"miller_madow must be true or false, got {miller_madow!r}")
-        self.bins, self.strategy, self.miller_madow = bins, strategy, miller_madow
+    PARAMS = {
+        "bins": Param("auto", "intervals per coordinate (an integer >= 2) or auto", check=_check_bins),
+        "strategy": Choice("equal-frequency", STRATEGIES, "where the cuts go"),
+        "miller_madow": Bool(True, "add the Miller-Madow correction"),
+    }
 
     def estimate_with_info(self, x, y):
         x, y = validate_xy(x, y, min_samples=4, name="histogram")
@@ -52,6 +60,8 @@ class Histogram(Estimator):
             )
         n = len(x)
         bins = max(2, int((n / 10) ** (1 / d))) if self.bins == "auto" else self.bins
+        if self.strategy == "equal-frequency":
+            bins = min(bins, n)  # more quantile cuts than points only cost memory (n - 1 cuts separate all)
         jx = _labels(_bin_indices(x, bins, self.strategy))
         jy = _labels(_bin_indices(y, bins, self.strategy))
         joint = _labels(np.column_stack([jx, jy]))
@@ -71,6 +81,7 @@ def _labels(b):
 
 def _bin_indices(a, bins, strategy):
     """(N, d) integer bin index of every coordinate."""
+    a = power_of_two_scaled(a)  # exact; keeps hi - lo finite for data near the float64 range
     out = np.empty(a.shape, dtype=np.int64)
     for j, col in enumerate(a.T):
         if strategy == "equal-width":

@@ -6,13 +6,23 @@ import math
 
 import numpy as np
 
-from mibench import Estimator, validate_xy
+from mibench import Choice, Estimator, Float, Int, Param, validate_xy
+from mibench.core.params import shown
 
 RULES = ("scott", "silverman", "cv")
 EVALUATIONS = ("loo", "resubstitution")
 #: bandwidth multipliers (of Scott's rule) tried by cross-validation
 CV_GRID = 2.0 ** np.linspace(-2.5, 1.0, 15)
 BLOCK_ELEMENTS = 2**21
+
+
+def _check_bandwidth(name, value):
+    if isinstance(value, str) and value in RULES:
+        return value
+    try:
+        return Float(1.0, min=0, min_open=True).validate(name, value)
+    except ValueError:
+        raise ValueError(f"{name} must be one of {', '.join(RULES)} or a positive number, got {shown(value)}") from None
 
 
 class KDE(Estimator):
@@ -39,19 +49,11 @@ class KDE(Estimator):
     time (pairwise distances through matrix products, in row blocks of about 2M elements), O(N) memory
     """
 
-    def __init__(self, bandwidth: str | float = "scott", evaluation: str = "loo", cv_samples: int = 1000) -> None:
-        if isinstance(bandwidth, str):
-            if bandwidth not in RULES:
-                raise ValueError(f"bandwidth must be one of {', '.join(RULES)} or a positive number, got {bandwidth!r}")
-        elif isinstance(bandwidth, bool) or not isinstance(bandwidth, (int, float)) or not (
-            math.isfinite(bandwidth) and bandwidth > 0
-        ):
-            raise ValueError(f"bandwidth must be one of {', '.join(RULES)} or a positive number, got {bandwidth!r}")
-        if evaluation not in EVALUATIONS:
-            raise ValueError(f"evaluation must be one of {', '.join(EVALUATIONS)}, got {evaluation!r}")
-        if isinstance(cv_samples, bool) or not isinstance(cv_samples, int) or cv_samples < 20:
-            raise ValueError(f"cv_samples must be an integer >= 20, got {cv_samples!r}")
-        self.bandwidth, self.evaluation, self.cv_samples = bandwidth, evaluation, cv_samples
+    PARAMS = {
+        "bandwidth": Param("scott", f"{', '.join(RULES)} or a positive number h", check=_check_bandwidth),
+        "evaluation": Choice("loo", EVALUATIONS, "leave-one-out or resubstitution"),
+        "cv_samples": Int(1000, "subsample size of the cross-validation", min=20),
+    }
 
     def estimate_with_info(self, x, y):
         dims = _dims(x, y)

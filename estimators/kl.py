@@ -9,24 +9,11 @@ from mibench.estimators._jitter import jitter_duplicates
 from scipy.spatial import cKDTree
 from scipy.special import digamma, gammaln
 
-from mibench import Estimator, standardize, validate_xy
+from mibench import SEED, Bool, Choice, Estimator, Float, Int, standardize, validate_xy
 
 METRICS = ("euclidean", "chebyshev")
 #: KD-trees up to this dimension, numba brute force (partial distance search) above
 TREE_MAX_DIM = 12
-
-
-def _check_common(k, metric, std, jitter, seed):
-    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-        raise ValueError(f"k must be a positive integer, got {k!r}")
-    if metric not in METRICS:
-        raise ValueError(f"metric must be one of {', '.join(METRICS)}, got {metric!r}")
-    if not isinstance(std, bool):
-        raise ValueError(f"standardize must be true or false, got {std!r}")
-    if isinstance(jitter, bool) or not isinstance(jitter, (int, float)) or not 0 <= jitter < 1e-3:
-        raise ValueError(f"jitter must be a number in [0, 1e-3), got {jitter!r}")
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise ValueError(f"seed must be an integer, got {seed!r}")
 
 
 def knn_distances(a: np.ndarray, k: int, metric: str) -> np.ndarray:
@@ -50,6 +37,13 @@ def log_unit_ball(d: int, metric: str) -> float:
 
 class _KLBase(Estimator):
     name = "kl"
+    PARAMS = {
+        "k": Int(5, "number of neighbours", min=1),
+        "metric": Choice("euclidean", METRICS, "norm"),
+        "standardize": Bool(True, "scale columns to zero mean, unit variance first"),
+        "jitter": Float(1e-10, "relative noise scale for duplicate points; 0: off", min=0, max=1e-3, max_open=True),
+        "seed": SEED,
+    }
 
     def _prepare(self, x, y, min_samples):
         x, y = validate_xy(x, y, min_samples=min_samples, allow_constant=not self.standardize, name=self.name)
@@ -96,11 +90,6 @@ class KozachenkoLeonenko(_KLBase):
     """
 
     name = "kl"
-
-    def __init__(self, k: int = 5, metric: str = "euclidean", standardize: bool = True, jitter: float = 1e-10,
-                 seed: int = 0) -> None:
-        _check_common(k, metric, standardize, jitter, seed)
-        self.k, self.metric, self.standardize, self.jitter, self.seed = k, metric, standardize, jitter, seed
 
     def estimate_with_info(self, x, y):
         x, y = self._prepare(x, y, self.k + 1)
@@ -162,11 +151,6 @@ class WeightedKozachenkoLeonenko(_KLBase):
 
     name = "wkl"
     MAX_DIM = 12
-
-    def __init__(self, k: int = 5, metric: str = "euclidean", standardize: bool = True, jitter: float = 1e-10,
-                 seed: int = 0) -> None:
-        _check_common(k, metric, standardize, jitter, seed)
-        self.k, self.metric, self.standardize, self.jitter, self.seed = k, metric, standardize, jitter, seed
 
     def estimate_with_info(self, x, y):
         blocks_dims = [np.shape(x)[1:], np.shape(y)[1:]]

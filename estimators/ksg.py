@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
+from mibench.estimators._common import resolve_device
 from mibench.estimators._jitter import jitter_duplicates
 from scipy.special import digamma
 
-from mibench import Estimator, standardize, validate_xy
+from mibench import DEVICE, SEED, Bool, Choice, Estimator, Float, Int, standardize, validate_xy
 
 METRICS = ("euclidean", "chebyshev")
-DEVICES = ("auto", "cpu", "cuda")
 ALGORITHMS = ("auto", "tree", "brute")
 
 #: relative tolerance under which two distances count as tied in the KD-tree path (see class doc)
@@ -81,38 +81,17 @@ class KSG(Estimator):
     points had a zero radius. With jitter=0 such data raise ValueError.
     """
 
-    def __init__(
-        self,
-        k: int = 5,
-        metric: str = "euclidean",
-        standardize: bool = True,
-        clip: bool = False,
-        variant: int = 1,
-        device: str = "auto",
-        algorithm: str = "auto",
-        jitter: float = 1e-10,
-        seed: int = 0,
-    ) -> None:
-        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-            raise ValueError(f"k must be a positive integer, got {k!r}")
-        if metric not in METRICS:
-            raise ValueError(f"metric must be one of {', '.join(METRICS)}, got {metric!r}")
-        for name, v in (("standardize", standardize), ("clip", clip)):
-            if not isinstance(v, bool):
-                raise ValueError(f"{name} must be true or false, got {v!r}")
-        if variant not in (1, 2) or isinstance(variant, bool):
-            raise ValueError(f"variant must be 1 or 2, got {variant!r}")
-        if device not in DEVICES:
-            raise ValueError(f"device must be one of {', '.join(DEVICES)}, got {device!r}")
-        if algorithm not in ALGORITHMS:
-            raise ValueError(f"algorithm must be one of {', '.join(ALGORITHMS)}, got {algorithm!r}")
-        if isinstance(jitter, bool) or not isinstance(jitter, (int, float)) or not 0 <= jitter < 1e-3:
-            raise ValueError(f"jitter must be a number in [0, 1e-3), got {jitter!r}")
-        if isinstance(seed, bool) or not isinstance(seed, int):
-            raise ValueError(f"seed must be an integer, got {seed!r}")
-        self.k, self.metric, self.standardize, self.clip = k, metric, standardize, clip
-        self.variant, self.device, self.algorithm = variant, device, algorithm
-        self.jitter, self.seed = jitter, seed
+    PARAMS = {
+        "k": Int(5, "number of neighbours", min=1),
+        "metric": Choice("euclidean", METRICS, "norm on each marginal space"),
+        "standardize": Bool(True, "scale columns to zero mean, unit variance first"),
+        "clip": Bool(False, "return max(0, estimate)"),
+        "variant": Choice(1, (1, 2), "KSG variant"),
+        "device": DEVICE,
+        "algorithm": Choice("auto", ALGORITHMS, "k-NN search on CPU"),
+        "jitter": Float(1e-10, "relative noise scale for duplicate points; 0: off", min=0, max=1e-3, max_open=True),
+        "seed": SEED,
+    }
 
     def estimate_with_info(self, x, y):
         x, y = validate_xy(x, y, min_samples=self.k + 1, allow_constant=not self.standardize, name="ksg")
@@ -157,20 +136,6 @@ class KSG(Estimator):
         nx, ny, rad = ksg_brute(np.ascontiguousarray(x.T), np.ascontiguousarray(y.T), self.k, cheb, self.variant,
                                 TIE_RTOL if cheb else 2 * TIE_RTOL)
         return nx, ny, rad, "brute"
-
-
-def resolve_device(device: str) -> str:
-    if device == "cpu":
-        return "cpu"
-    try:
-        import torch
-
-        available = torch.cuda.is_available()
-    except Exception:  # pragma: no cover - torch is a dependency, but a broken CUDA install must not crash
-        available = False
-    if device == "cuda" and not available:
-        raise ValueError("device='cuda' was requested but torch.cuda.is_available() is false")
-    return "cuda" if available else "cpu"
 
 
 def _marginal(a, rows, cols, cheb):

@@ -14,10 +14,7 @@ import warnings
 import normflows as nf
 import numpy as np
 import torch
-from mibench.estimators._torchutil import (
-    check_device,
-    check_float,
-    check_int,
+from mibench.estimators._common import (
     gaussianize_train,
     resolve_device,
     split_indices,
@@ -27,7 +24,7 @@ from mibench.estimators._torchutil import (
 from mibench.estimators.gaussian import GaussianEstimator, plugin_mi_bias
 from torch import nn
 
-from mibench import Estimator
+from mibench import DEVICE, SEED, Choice, Estimator, Float, Int
 
 TARGETS = ("gaussian", "tridiag")
 PCA_FLOWS = {"pca": "realnvp", "pca-spline": "spline"}  # image flow -> couplings after the PCA layer
@@ -138,59 +135,31 @@ class MIENF(Estimator):
 
     accepts_images = True
 
-    def __init__(
-        self,
-        target: str = "gaussian",
-        flow: str = "auto",
-        depth: int | None = None,
-        width: int | None = None,
-        steps: int | None = None,
-        batch_size: int = 256,
-        lr: float | None = None,
-        weight_decay: float = 0.0,
-        head_dim: int = 16,
-        noise: float | None = None,
-        pca_dim: int = 4,
-        rotate: str = "auto",
-        marginals: str = "gaussianize",
-        test_fraction: float = 0.25,
-        eval_every: int = 100,
-        seed: int = 0,
-        device: str = "auto",
-    ) -> None:
-        if target not in TARGETS:
-            raise ValueError(f"target must be one of {', '.join(TARGETS)}, got {target!r}")
-        if flow not in FLOWS:
-            raise ValueError(f"flow must be one of {', '.join(FLOWS)}, got {flow!r}")
-        for name, v in (("depth", depth), ("width", width), ("steps", steps)):
-            if v is not None:
-                check_int(name, v, 1)
-        for name, v, lo in (("batch_size", batch_size, 2), ("head_dim", head_dim, 1), ("pca_dim", pca_dim, 1),
-                            ("eval_every", eval_every, 1), ("seed", seed, 0)):
-            check_int(name, v, lo)
-        if lr is not None:
-            check_float("lr", lr, 0.0, 1.0, hi_open=False)
-        check_float("weight_decay", weight_decay, 0.0, math.inf, lo_open=False)
-        if noise is not None:
-            check_float("noise", noise, 0.0, 1.0, lo_open=False)
-        check_float("test_fraction", test_fraction, 0.0, 1.0)
-        if marginals not in MARGINALS:
-            raise ValueError(f"marginals must be one of {', '.join(MARGINALS)}, got {marginals!r}")
-        check_device(device)
-        self.marginals = marginals
-        self.target, self.flow, self.depth, self.width = target, flow, depth, width
-        self.steps, self.batch_size, self.lr, self.weight_decay = steps, batch_size, lr, weight_decay
-        self.head_dim, self.noise, self.test_fraction = head_dim, noise, test_fraction
-        if rotate not in ROTATIONS:
-            raise ValueError(f"rotate must be one of {', '.join(ROTATIONS)}, got {rotate!r}")
-        self.pca_dim, self.rotate = pca_dim, rotate
-        self.eval_every, self.seed, self.device = eval_every, seed, device
+    PARAMS = {
+        "target": Choice("gaussian", TARGETS, "closed-form target density"),
+        "flow": Choice("auto", FLOWS, "flow family (auto: pca for images, realnvp for vectors)"),
+        "depth": Int(None, "coupling blocks (default per flow)", min=1, optional=True),
+        "width": Int(None, "hidden units / channels (default per flow)", min=1, optional=True),
+        "steps": Int(None, "Adam steps (default per flow)", min=1, optional=True),
+        "batch_size": Int(256, "mini-batch size", min=2),
+        "lr": Float(None, "Adam learning rate (default per flow)", min=0, max=1, min_open=True, optional=True),
+        "weight_decay": Float(0.0, "Adam weight decay", min=0),
+        "head_dim": Int(16, "embedding size of the Glow head", min=1),
+        "noise": Float(None, "pixel noise std (default per flow)", min=0, max=1, optional=True),
+        "pca_dim": Int(4, "principal components modelled by the PCA flows", min=1),
+        "rotate": Choice("auto", ROTATIONS, "rotation of the whitened components"),
+        "marginals": Choice("gaussianize", MARGINALS, "per-coordinate preprocessing of vectors"),
+        "test_fraction": Float(0.25, "share of samples held out", min=0, max=1, min_open=True, max_open=True),
+        "eval_every": Int(100, "steps between held-out evaluations", min=1),
+        "seed": SEED,
+        "device": DEVICE,
+    }
 
     # ------------------------------------------------------------------ estimate
 
     def estimate_with_info(self, x, y):
         x, y = validate_vectors_or_images(x, y, name="mienf", min_samples=8)
-        dev = resolve_device(self.device)
+        dev = torch.device(resolve_device(self.device))
         train, test = split_indices(len(x), self.test_fraction, self.seed, min_each=4, name="mienf")
         t0 = time.perf_counter()
         with torch.random.fork_rng(devices=[dev.index or 0] if dev.type == "cuda" else []), warnings.catch_warnings():

@@ -27,7 +27,6 @@ per variable.
 
 from __future__ import annotations
 
-import math
 import zlib
 
 import numpy as np
@@ -35,6 +34,7 @@ from scipy.special import ndtr
 from scipy.stats import ortho_group
 
 from mibench import MibenchError, Task
+from mibench.samplers import correlated_pairs, rho_for_mi
 
 SIGMA = 0.2  #: width of the Gaussian bump, in image units
 MIN_SIDE = 0.2  #: minimum side of a rectangle, in image units
@@ -42,11 +42,6 @@ SIZES = (16, 32)
 MIS = (0.1, 1.0, 2.5, 5.0, 7.5, 10.0)
 SHAPES = {"gauss": 2, "rect": 4}  # shape -> latent dimension d
 _CHUNK = 8192  # rows rendered at a time (bounds temporaries)
-
-
-def pair_correlation(mi: float, d: int) -> float:
-    """rho with -d/2 log(1 - rho^2) = mi (MI split evenly over d independent pairs)."""
-    return math.sqrt(-math.expm1(-2.0 * mi / d))
 
 
 class ImageSampler:
@@ -57,15 +52,14 @@ class ImageSampler:
             raise MibenchError(f"image shape must be one of {sorted(SHAPES)}, got {shape!r}")
         self.shape, self.size, self.mi = shape, int(size), float(mi)
         self.d = SHAPES[shape]
-        self.rho = pair_correlation(self.mi, self.d)
+        self.rho = rho_for_mi(self.mi, self.d)
         rs = np.random.default_rng(rotation_seed)
         self.qx = ortho_group.rvs(self.d, random_state=rs) if self.d > 1 else np.eye(1)
         self.qy = ortho_group.rvs(self.d, random_state=rs) if self.d > 1 else np.eye(1)
 
     def latents(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """Gaussian latents (Z_X, Z_Y), each (n, d), identity marginals, canonical correlations rho."""
-        u = rng.standard_normal((n, self.d))
-        v = self.rho * u + math.sqrt(1.0 - self.rho**2) * rng.standard_normal((n, self.d))
+        u, v = correlated_pairs(n, self.rho, self.d, rng)
         return u @ self.qx.T, v @ self.qy.T
 
     def __call__(self, n: int, rng: np.random.Generator):

@@ -2,7 +2,6 @@ import pytest
 import torch
 
 import mibench
-from mibench import registry
 from tests import misbehaving
 
 
@@ -14,11 +13,8 @@ def toy_estimators():
         "returns_nan": misbehaving.returns_nan, "returns_string": misbehaving.returns_string,
         "corr": misbehaving.correlation_mi, "slow": misbehaving.Slow, "biased": misbehaving.Biased,
     }
-    for name, factory in names.items():
-        mibench.register_estimator(name, factory)
-    yield names
-    for name in names:
-        registry._estimators._user.pop(name, None)
+    with mibench.registered(names):
+        yield names
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,7 @@
 """The CI gate: passes on an unchanged estimator, fails when an estimator is deliberately broken."""
 
 import mibench
-from mibench.check import check
+from mibench.analysis.gate import check
 from tests import misbehaving
 
 PRESET = """
@@ -17,22 +17,17 @@ z = 3.0
 
 
 def test_gate_detects_broken_estimator(tmp_path):
-    from mibench import registry
-
     preset = tmp_path / "gate.toml"
     preset.write_text(PRESET)
     baseline = tmp_path / "baseline.csv"
-    try:
-        mibench.register_estimator("gate_toy", misbehaving.Biased)  # offset 0: the good version
+    with mibench.registered({"gate_toy": misbehaving.Biased}):  # offset 0: the good version
         code, text = check(str(preset), baseline, update=True, workers=2, progress=False)
         assert code == 0 and baseline.is_file()
         code, text = check(str(preset), baseline, workers=2, progress=False)
         assert code == 0 and "passed" in text, text
         # the regression: same name, now 0.3 nats of bias
-        mibench.register_estimator("gate_toy", misbehaving.BiasedBy03)
-        code, text = check(str(preset), baseline, workers=2, progress=False)
-    finally:
-        registry._estimators._user.pop("gate_toy", None)
+        with mibench.registered({"gate_toy": misbehaving.BiasedBy03}):
+            code, text = check(str(preset), baseline, workers=2, progress=False)
     assert code == 1
     assert "FAILED" in text and "worse" in text and "gate_toy" in text
 

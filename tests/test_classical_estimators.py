@@ -11,7 +11,7 @@ from scipy.special import gamma
 from scipy.stats import gaussian_kde
 
 import mibench
-from mibench.testing import check_estimator
+from mibench.core.testing import check_estimator
 
 # (spec, tolerance in nats at N = 5000 on the easy tasks). Histogram and KDE are biased
 # downwards on the 4-d task (coarse cells, oversmoothing); the tolerances state that.

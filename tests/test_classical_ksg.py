@@ -11,7 +11,7 @@ from scipy.spatial.distance import cdist
 from scipy.special import digamma
 
 import mibench
-from mibench.testing import check_estimator
+from mibench.core.testing import check_estimator
 
 REF = np.load(Path(__file__).parent / "data" / "ksg_bmi_reference.npz")
 VALUES = json.loads(str(REF["values_json"]))

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import mibench
-from mibench.testing import check_estimator
+from mibench.core.testing import check_estimator
 from tests import misbehaving
 
 

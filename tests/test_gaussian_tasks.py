@@ -8,7 +8,7 @@ import pytest
 from scipy import stats
 
 import mibench
-from mibench.errors import MibenchError
+from mibench import MibenchError
 
 BMI_IDS = (
     ["1v1-normal-0.75"]

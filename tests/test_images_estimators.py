@@ -8,7 +8,7 @@ from mibench.estimators.ae import AutoencoderKNN
 from mibench.estimators.mienf import MIENF, VectorFlow
 
 import mibench
-from mibench.testing import check_estimator, gaussian_pairs
+from mibench.core.testing import check_estimator, gaussian_pairs
 
 QUICK = dict(steps=150, depth=2, width=32, eval_every=50, batch_size=256)
 
@@ -101,7 +101,7 @@ def test_mienf_nonfinite_logdet_names_the_step(monkeypatch):
 
 def test_mienf_nan_logdet_at_first_step(monkeypatch):
     # call_estimator is what the worker calls; its exception becomes the failed row's error text
-    from mibench.estimator import call_estimator
+    from mibench import call_estimator
 
     x, y, _ = gaussian_pairs(400, 0.5, 2, 0)
     est = MIENF(steps=3, depth=1, width=8, lr=1.0)
@@ -143,7 +143,7 @@ def test_images_reach_image_estimators_unflattened(tmp_path):
 
 
 def test_gaussianize_is_increasing_and_normal():
-    from mibench.estimators._torchutil import gaussianize_train
+    from mibench.estimators._common import gaussianize_train
     from scipy import stats
 
     a = np.random.default_rng(0).standard_cauchy((4000, 2))

@@ -8,7 +8,7 @@ import torch
 from mibench.estimators.mienf import MIENF, PCAWhiten, cca_rotate
 
 import mibench
-from mibench.testing import gaussian_pairs
+from mibench.core.testing import gaussian_pairs
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

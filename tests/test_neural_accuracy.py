@@ -1,4 +1,4 @@
-"""Accuracy of the neural estimators under the ``bmi`` preset (slow: ~1 min per fit on one core).
+"""Accuracy of the neural estimators under the ``bmi`` protocol (slow: ~1 min per fit on one core).
 
 Quality bar of issue 6: on multinormal-sparse-5-5-2-2.0 (truth 1.0217 nats), N = 5000, seeds
 0, 1, 2, every bound's mean estimate lies within 0.25 nats of the truth; InfoNCE and NWJ on
@@ -17,7 +17,7 @@ BOUNDS = ("dv", "mine", "nwj", "infonce", "smile", "js")
 
 
 def _fit(bound, x, y, seed):
-    value, info = mibench.get_estimator(f"{bound}:preset=bmi,seed={seed}").estimate_with_info(x, y)
+    value, info = mibench.get_estimator(f"{bound}:protocol=bmi,seed={seed}").estimate_with_info(x, y)
     return value, info["n_steps"], info["train_seconds"]
 
 

@@ -1,4 +1,4 @@
-"""The neural estimators end to end on CPU, with small step budgets (the bmi-preset accuracy runs
+"""The neural estimators end to end on CPU, with small step budgets (the bmi-protocol accuracy runs
 are in test_neural_accuracy.py, marked slow)."""
 
 import math
@@ -7,14 +7,15 @@ import pickle
 import numpy as np
 import pytest
 import torch
-from mibench.estimators.neural import PRESETS, DivergedError, InfoNCE
+from mibench.estimators.neural import PROTOCOLS, DivergedError, InfoNCE
 
 import mibench
 from mibench.cli import main
-from mibench.registry import resolve_estimator
-from mibench.spec import parse_spec
-from mibench.testing import check_estimator
-from mibench.worker import CellJob, execute_cell
+from mibench.core.registry import resolve_estimator
+from mibench.core.spec import parse_spec
+from mibench.core.testing import check_estimator
+from mibench.execution.grid import CellJob
+from mibench.execution.worker import execute_cell
 
 BOUNDS = ("dv", "mine", "nwj", "infonce", "smile", "js")
 # a reduced budget: a concat critic 32-16, 200 Adam steps at lr 0.01
@@ -42,20 +43,20 @@ def test_registered_and_spec_from_issue():
 
 
 def test_presets_and_overrides():
-    bmi = mibench.get_estimator("nwj").get_params()  # bmi is the default preset
+    bmi = mibench.get_estimator("nwj").get_params()  # bmi is the default protocol
     assert {k: bmi[k] for k in ("critic", "hidden", "batch_size", "steps", "lr", "train_fraction", "standardize")} == {
         "critic": "concat", "hidden": "16-8", "batch_size": 256, "steps": 10_000, "lr": 0.1,
         "train_fraction": 0.5, "standardize": True}
-    st = mibench.get_estimator("smile:preset=staircase,steps=10,tau=2.5").get_params()
+    st = mibench.get_estimator("smile:protocol=staircase,steps=10,tau=2.5").get_params()
     got = (st["critic"], st["hidden"], st["embed"], st["batch_size"], st["lr"])
     assert got == ("separable", "256-256", 32, 64, 5e-4)
-    assert st["steps"] == 10 and st["tau"] == 2.5  # explicit parameters win over the preset
-    assert set(PRESETS) == {"bmi", "staircase"}
+    assert st["steps"] == 10 and st["tau"] == 2.5  # explicit parameters win over the protocol
+    assert set(PROTOCOLS) == {"bmi", "staircase"}
     assert mibench.get_estimator("mine:decay=0.99").decay == 0.99
 
 
 @pytest.mark.parametrize("spec,match", [
-    ("infonce:preset=poole", "preset"), ("infonce:critic=mlp", "critic"), ("infonce:hidden=16-x", "hidden"),
+    ("infonce:protocol=poole", "protocol"), ("infonce:critic=mlp", "critic"), ("infonce:hidden=16-x", "hidden"),
     ("infonce:lr=-1", "lr"), ("infonce:train_fraction=1.0", "train_fraction"), ("infonce:batch_size=1", "batch_size"),
     ("infonce:device=tpu", "device"), ("smile:tau=0", "tau"), ("mine:decay=1.0", "decay"),
     ("infonce:critic=concat,hidden=none", "hidden layer"), ("infonce:standardize=1", "standardize"),
@@ -178,10 +179,10 @@ def test_worker_passes_images_unflattened_to_conv():
 # ---- streaming staircase --------------------------------------------------------------------
 
 def test_streaming_staircase_infonce_stays_below_log_batch():
-    from mibench.staircase import run_staircase
+    from mibench.experiments.staircase import run_staircase
 
     rows, info = run_staircase("infonce", levels=(2.0, 10.0), steps_per_level=200, seed=0)
-    assert rows["estimator"].iloc[0] == "infonce:preset=staircase"  # the literature's protocol by default
+    assert rows["estimator"].iloc[0] == "infonce:protocol=staircase"  # the literature's protocol by default
     assert len(rows) == 400 and info["n_steps"] == 400
     lo, hi = rows[rows.true_mi == 2.0].estimate, rows[rows.true_mi == 10.0].estimate
     assert hi.max() <= math.log(64) + 1e-5  # batch 64: the bound's ceiling, log 64 = 4.159 nats
@@ -191,7 +192,8 @@ def test_streaming_staircase_infonce_stays_below_log_batch():
 def test_staircase_cli_writes_csv_and_store(tmp_path, capsys):
     import pandas as pd
 
-    from mibench.store import Store
+    from mibench.execution.store import Store
+    from mibench.experiments.staircase import read_rows
 
     out, db = tmp_path / "sc.csv", tmp_path / "sc.sqlite"
     spec = "nwj:hidden=16,embed=4"
@@ -205,7 +207,7 @@ def test_staircase_cli_writes_csv_and_store(tmp_path, capsys):
     main(["staircase", "--estimator", spec, "--steps-per-level", "15", "--levels", "1", "3", "--seed", "3",
           "--store", str(db)])  # a re-run replaces, never duplicates
     with Store(db) as s:
-        stored = s.staircase_frame()
+        stored = read_rows(s)
     assert len(stored) == 30 and np.allclose(stored.estimate, df.estimate)
 
 
@@ -216,7 +218,7 @@ def test_staircase_cli_rejects_non_streaming_estimator(capsys):
 
 
 def test_conv_critic_default_lr_learns_on_bump_images():
-    """With the default preset's lr 0.1 the conv critic collapsed to a constant (bound 0); the conv
+    """With the default protocol's lr 0.1 the conv critic collapsed to a constant (bound 0); the conv
     default (CONV_LR) must learn on the suite's own images, and an explicit lr still wins."""
     from mibench.estimators.neural.estimators import CONV_LR
 

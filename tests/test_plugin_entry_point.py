@@ -7,8 +7,8 @@ import textwrap
 import pytest
 
 import mibench
-from mibench import registry
 from mibench.cli import main as cli
+from mibench.core import registry
 
 SETUP = textwrap.dedent('''
     [build-system]

@@ -1,7 +1,7 @@
 import pytest
 
-from mibench.errors import MibenchError
-from mibench.presets import grids, list_presets, load_preset, run_preset
+from mibench import MibenchError
+from mibench.execution.presets import grids, list_presets, load_preset, run_preset
 
 
 def test_builtin_presets_load():

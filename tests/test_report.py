@@ -7,27 +7,23 @@ import pandas as pd
 import pytest
 
 import mibench
-from mibench import figures
 from mibench.cli import main as cli
-from mibench.report import build_report
-from mibench.store import Store
+from mibench.execution.store import Store
+from mibench.reporting import figures
+from mibench.reporting.report import build_report
 
 NASTY = "<script>window.__pwned=1</script>"
 
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
-    from mibench import registry
     from tests import misbehaving
 
     path = tmp_path_factory.mktemp("rep") / "s.sqlite"
-    mibench.register_estimator("raising", misbehaving.raising)
-    try:
+    with mibench.registered({"raising": misbehaving.raising}):
         mibench.run(["1v1-normal-0.75", "multinormal-dense-2-2-0.5", "multinormal-sparse-3-3-2-2.0"],
                     estimators=["ksg", "gaussian", "raising"], n=[200, 400], seeds=2, store=path, workers=2,
                     progress=False)
-    finally:
-        registry._estimators._user.pop("raising", None)
     with Store(path) as db:  # a plug-in and a task whose names are HTML
         db.add({"task_id": NASTY, "task_family": f"fam{NASTY}", "truth": 1.0, "estimator": f"evil:x={NASTY}",
                 "estimator_name": "evil", "config_hash": "0", "config": {}, "n": 200, "seed": 0, "estimate": 0.9,
@@ -76,7 +72,7 @@ def test_report_cli_and_staircase_figure(store, tmp_path):
 def test_figures_have_titles_and_units(store):
     with Store(store) as db:
         rows = db.dataframe()
-    from mibench.metrics import summarize
+    from mibench.analysis.metrics import summarize
 
     s = summarize(rows[rows.status == "ok"])
     fig = figures.estimate_vs_truth(s)

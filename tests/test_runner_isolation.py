@@ -62,7 +62,7 @@ def test_progress_bar_counts_done_and_failed(tmp_path, toy_estimators, capsys):
 
 
 def test_thread_budget_per_worker():
-    from mibench.runner import build_grid
+    from mibench.execution.grid import build_grid
 
     jobs = build_grid([TASK], None, ["gaussian"], [100], 1, workers=1)
     assert jobs[0].threads >= 1
@@ -71,15 +71,11 @@ def test_thread_budget_per_worker():
 
 
 def test_peak_memory_is_per_cell_in_a_reused_worker(tmp_path, toy_estimators):
-    from mibench import registry
     from tests import misbehaving
 
-    mibench.register_estimator("alloc400", misbehaving.allocates_400mb)
-    try:
+    with mibench.registered({"alloc400": misbehaving.allocates_400mb}):
         rows = mibench.run([TASK], estimators=["alloc400", "corr"], n=[100], seeds=3, store=tmp_path / "s.sqlite",
                            workers=1, progress=False)
-    finally:
-        registry._estimators._user.pop("alloc400")
     peak = rows.groupby("estimator")["peak_memory_mb"]
     assert peak.min()["alloc400"] > 400 + peak.max()["corr"] - 50
     assert peak.max()["corr"] < 300  # the big cells before it do not leak into its measurement
@@ -96,7 +92,7 @@ def test_thread_cap_survives_numba_kernels(numba_first):
     code = (
         ("import numba\n" if numba_first else "")
         + "import numpy as np, torch\n"
-        "from mibench.worker import _limit_threads\n"
+        "from mibench.execution.worker import _limit_threads\n"
         "from mibench.estimators.ksg import KSG\n"
         "_limit_threads(1)\n"
         "rng = np.random.default_rng(0); x = rng.standard_normal((500, 3))\n"

@@ -1,8 +1,8 @@
 import pytest
 
 import mibench
-from mibench.errors import MibenchError
-from mibench.spec import parse_spec
+from mibench import MibenchError
+from mibench.core.spec import parse_spec
 
 
 def test_parse_values_and_canonical_text():
@@ -46,22 +46,16 @@ def test_factories_functions_and_classes():
     def plain(x, y):
         return 0.0
 
-    mibench.register_estimator("plain_fn_test", plain)
-    try:
+    with mibench.registered({"plain_fn_test": plain}):
         assert mibench.get_estimator("plain_fn_test") is plain
-    finally:
-        from mibench import registry
-        registry._estimators._user.pop("plain_fn_test")
+    assert "plain_fn_test" not in mibench.list_estimators()
 
 
 def test_register_suite_and_duplicate_ids():
     t = mibench.get_task("1v1-normal-0.75")
-    mibench.register_suite("tmp_suite_test", [t])
-    try:
+    with mibench.registered(suites={"tmp_suite_test": [t]}):
         assert "tmp_suite_test" in mibench.list_suites()
         assert [x.id for x in mibench.list_tasks("tmp_suite_test")] == ["1v1-normal-0.75"]
         with pytest.raises(MibenchError, match="appears twice"):
             mibench.register_suite("tmp_suite_dup", [t, t])
-    finally:
-        from mibench import registry
-        registry._suites._user.pop("tmp_suite_test")
+    assert "tmp_suite_test" not in mibench.list_suites()

@@ -2,9 +2,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mibench.errors import MibenchError
-from mibench.metrics import ranking, summarize
-from mibench.store import Store
+from mibench import MibenchError
+from mibench.analysis.metrics import summarize
+from mibench.analysis.ranking import ranking
+from mibench.execution.store import Store
 
 
 def _row(**kw):
@@ -17,22 +18,25 @@ def _row(**kw):
 
 def test_row_written_once_and_json_roundtrip(tmp_path):
     with Store(tmp_path / "s.sqlite") as db:
-        assert db.add(_row())
-        assert not db.add(_row(estimate=5.0))  # same cell: refused, never duplicated
-        assert db.add(_row(seed=1))
+        db.add(_row())
+        db.add(_row(estimate=5.0))  # the same cell again: the new row supersedes, never duplicates
+        db.add(_row(seed=1))
         df = db.dataframe()
-    assert len(df) == 2 and df.estimate.tolist() == [1.0, 1.0]
+        history = db.dataframe(superseded=True)
+    assert len(df) == 2 and df.estimate.tolist() == [5.0, 1.0]
+    assert len(history) == 3 and history.superseded.tolist() == [True, False, False]  # the old row is kept
     assert df["info"][0] == {"a": [1, 2]}
     with Store(tmp_path / "s.sqlite") as db:  # reopening sees the rows
-        assert db.done_keys() == {("t", "e", 10, 0), ("t", "e", 10, 1)}
+        assert set(db.current_cells()) == {("t", "e", 10, 0), ("t", "e", 10, 1)}
 
 
-def test_retry_failed_deletes_only_failed(tmp_path):
+def test_retry_failed_supersedes_only_failed(tmp_path):
     with Store(tmp_path / "s.sqlite") as db:
         db.add(_row(seed=0, status="failed", estimate=None, error="x"))
         db.add(_row(seed=1))
-        assert db.delete_failed([("t", "e", 10, 0), ("t", "e", 10, 1)]) == 1
-        assert db.done_keys() == {("t", "e", 10, 1)}
+        assert db.supersede([("t", "e", 10, 0), ("t", "e", 10, 1)], failed_only=True) == 1
+        assert set(db.current_cells()) == {("t", "e", 10, 1)}
+        assert len(db.dataframe(superseded=True)) == 2  # history is never deleted
 
 
 def test_bad_store_paths(tmp_path):

@@ -4,10 +4,11 @@ import math
 
 import numpy as np
 import pytest
-from mibench.tasks.staircase import LEVELS, rho_for_mi, staircase_schedule, staircase_suite, staircase_task
+from mibench.tasks.staircase import LEVELS, rho_for_mi, staircase_suite, staircase_task
 from scipy import stats
 
 from mibench import MibenchError
+from mibench.experiments.staircase import schedule as staircase_schedule
 from tests.tasks_helpers import assert_mc_agrees
 
 

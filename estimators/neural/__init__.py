@@ -1,10 +1,11 @@
 """Neural variational MI estimators (torch): DV, MINE, NWJ, InfoNCE, SMILE and JS.
 
 Submodules: ``bounds`` (pure functions of a critic score matrix), ``critics`` (networks),
-``engine`` (training: split, Adam, early stopping, streaming), ``estimators`` (classes, presets).
+``engine`` (training: split, Adam, early stopping, streaming), ``estimators`` (classes, protocols).
 """
 
-from .engine import DivergedError
-from .estimators import DV, JS, MINE, NWJ, PRESETS, SMILE, InfoNCE, NeuralEstimator
+from mibench import DivergedError
 
-__all__ = ["DV", "JS", "MINE", "NWJ", "PRESETS", "SMILE", "DivergedError", "InfoNCE", "NeuralEstimator"]
+from .estimators import DV, JS, MINE, NWJ, PROTOCOLS, SMILE, InfoNCE, NeuralEstimator
+
+__all__ = ["DV", "JS", "MINE", "NWJ", "PROTOCOLS", "SMILE", "DivergedError", "InfoNCE", "NeuralEstimator"]

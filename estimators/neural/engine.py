@@ -15,7 +15,6 @@ initial weights and the mini-batches, so on CPU the same seed gives a bit-identi
 
 from __future__ import annotations
 
-import contextlib
 import math
 import time
 from collections.abc import Callable
@@ -23,35 +22,15 @@ from typing import Any
 
 import numpy as np
 import torch
+from mibench.estimators._common import resolve_device as _resolve_device
 
-from mibench import standardize, validate_xy
+from mibench import DivergedError, standardize, validate_xy
 
 from . import bounds
 
 
-class DivergedError(RuntimeError):
-    """Training produced a NaN or infinite objective (the harness records it as a failed row)."""
-
-
 def resolve_device(device: str) -> torch.device:
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device=cuda was requested but torch sees no CUDA device (use device=auto or cpu)")
-    return torch.device(device)
-
-
-@contextlib.contextmanager
-def cpu_threads(n: int):
-    """Run with ``n`` torch intra-op CPU threads (0: unchanged), restoring the previous setting."""
-    before = torch.get_num_threads()
-    if n and n != before:
-        torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        if torch.get_num_threads() != before:
-            torch.set_num_threads(before)
+    return torch.device(_resolve_device(device))
 
 
 class Objective:

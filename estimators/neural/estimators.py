@@ -1,20 +1,20 @@
-"""The neural variational estimators: one class per bound, one shared engine and set of presets."""
+"""The neural variational estimators: one class per bound, one shared engine and set of protocols."""
 
 from __future__ import annotations
 
-import numbers
 from typing import Any
 
 import numpy as np
 import torch
+from mibench.estimators._common import cpu_threads
 
-from mibench import Estimator
+from mibench import DEVICE, SEED, Bool, Choice, Estimator, Float, Int, Param
 
 from . import engine
 from .critics import ACTIVATIONS, COMBINE, CRITICS, build_critic, parse_hidden
 
-#: Named protocols; explicit parameters override them.
-PRESETS: dict[str, dict[str, Any]] = {
+#: Named protocols (training recipes of the literature); explicit parameters override them.
+PROTOCOLS: dict[str, dict[str, Any]] = {
     # BMI benchmark (Czyz et al. 2023, benchmark-mi 0.1.3): MLP critic on [x, y] with ReLU layers
     # 16-8, Adam lr 0.1, batch 256 drawn without replacement, at most 10,000 steps, inputs
     # standardised on all data, 50/50 split, the held-out bound (whole test split) every 250 steps,
@@ -33,51 +33,53 @@ PRESETS: dict[str, dict[str, Any]] = {
         "eval_every": 500, "early_stopping": False, "patience": 2, "readout": "last",
     },
 }
-COMMON = ("preset", "critic", "hidden", "embed", "activation", "combine", "batch_size", "steps", "lr",
-          "train_fraction", "standardize", "eval_every", "early_stopping", "patience", "readout", "device",
-          "threads", "seed")
 READOUT_CHOICES = ("best", "last")
-#: default learning rate of conv critics, whatever the preset: with the default preset's 0.1 (BMI's
-#: protocol, tuned for its small MLP) the conv critic collapsed to a constant within ~100 steps on the
+#: default learning rate of conv critics, whatever the protocol: with the default protocol's 0.1 (BMI's,
+#: tuned for its small MLP) the conv critic collapsed to a constant within ~100 steps on the
 #: 16 x 16 bump images in 4 of 4 runs (held-out bound -80, then 0 for good); with 2e-3 it learned in
 #: 4 of 4 (0.5-0.6 nats at I = 1, 6.2-6.3 at I = 10 after 300 steps, n = 2000)
 CONV_LR = 2e-3
-DEVICES = ("auto", "cpu", "cuda")
 
 
-def _posint(name: str, v) -> int:
-    if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
-        raise ValueError(f"{name} must be a positive integer, got {v!r}")
-    return int(v)
+def _hidden(name: str, value) -> str:
+    """Hidden widths as the canonical string ``256-256`` (or ``none``)."""
+    try:
+        return "-".join(map(str, parse_hidden(value))) or "none"
+    except ValueError as exc:
+        raise ValueError(f"{name}: {exc}") from None
 
 
-def _choice(name: str, v, choices) -> str:
-    if v not in choices:
-        raise ValueError(f"{name} must be one of {', '.join(choices)}, got {v!r}")
-    return v
-
-
-def _bool(name: str, v) -> bool:
-    if not isinstance(v, bool):
-        raise ValueError(f"{name} must be true or false, got {v!r}")
-    return v
-
-
-def _float(name: str, v, lo: float, hi: float, lo_open=True, hi_open=True) -> float:
-    if isinstance(v, bool) or not isinstance(v, numbers.Real):
-        raise ValueError(f"{name} must be a number, got {v!r}")
-    v = float(v)
-    if not np.isfinite(v) or (v <= lo if lo_open else v < lo) or (v >= hi if hi_open else v > hi):
-        raise ValueError(f"{name} must lie in {'(' if lo_open else '['}{lo}, {hi}{')' if hi_open else ']'}, got {v!r}")
-    return v
+#: ``None`` (optional) means: the protocol's value
+_FROM_PROTOCOL = "default: the protocol's"
+COMMON: dict[str, Param] = {
+    "protocol": Choice("bmi", tuple(PROTOCOLS), "training recipe: bmi (BMI benchmark) or staircase (Poole et al.)"),
+    "critic": Choice(None, CRITICS, _FROM_PROTOCOL, optional=True),
+    "hidden": Param(None, "hidden widths, e.g. 256-256 or none; " + _FROM_PROTOCOL, optional=True, check=_hidden),
+    "embed": Int(None, "embedding size of separable, bilinear and conv critics", min=1, optional=True),
+    "activation": Choice(None, tuple(ACTIVATIONS), _FROM_PROTOCOL, optional=True),
+    "combine": Choice(None, COMBINE, "conv critic: separable or concat", optional=True),
+    "batch_size": Int(None, "mini-batch size (>= 2: the bounds need negative pairs)", min=2, optional=True),
+    "steps": Int(None, "maximum number of Adam steps", min=1, optional=True),
+    "lr": Float(None, "Adam learning rate", min=0, min_open=True, optional=True),
+    "train_fraction": Float(None, "share of samples for training", min=0, max=1, min_open=True, max_open=True,
+                            optional=True),
+    "standardize": Bool(None, "scale inputs before the split", optional=True),
+    "eval_every": Int(None, "steps between held-out evaluations", min=1, optional=True),
+    "early_stopping": Bool(None, "stop after patience evaluations without a new best", optional=True),
+    "patience": Int(None, "evaluations without improvement before stopping", min=1, optional=True),
+    "readout": Choice(None, READOUT_CHOICES, "best or last held-out value", optional=True),
+    "device": DEVICE,
+    "threads": Int(1, "torch CPU threads while training (0: torch's setting)", min=0),
+    "seed": SEED,
+}
 
 
 class NeuralEstimator(Estimator):
     """Variational MI estimator: a critic network trained to maximise a lower bound.
 
-    Parameters (``None`` takes the value of ``preset``; the resolved values are stored, so
+    Parameters (``None`` takes the value of ``protocol``; the resolved values are stored, so
     ``get_params`` shows the complete configuration):
-        preset: ``bmi`` (default) or ``staircase``, see ``PRESETS``.
+        protocol: ``bmi`` (default) or ``staircase``, see ``PROTOCOLS``.
         critic: ``concat`` | ``separable`` | ``bilinear`` | ``conv`` (images (n, c, s, s) only).
         hidden: hidden layer widths, e.g. ``256-256`` (a string), ``256`` or ``none``.
         embed: embedding size of the separable, bilinear and conv critics.
@@ -85,7 +87,7 @@ class NeuralEstimator(Estimator):
         combine: for ``critic=conv``, ``separable`` (dot product of the embeddings) or ``concat``
             (an MLP with the ``hidden`` layers on the two embeddings).
         batch_size, steps, lr: mini-batch size, maximum number of Adam steps, learning rate
-            (default from the preset; 2e-3 for ``critic=conv``, see CONV_LR).
+            (default from the protocol; 2e-3 for ``critic=conv``, see CONV_LR).
         train_fraction: share of the samples used for training, in (0, 1); the rest is held out
             and the bound is evaluated on all held-out pairs.
         standardize: scale inputs to zero mean, unit variance (per column; for images one scale per
@@ -110,57 +112,27 @@ class NeuralEstimator(Estimator):
     """
 
     bound: str = ""
-    #: extra (bound-specific) parameter names; subclasses add them
-    EXTRA: tuple[str, ...] = ()
 
-    def __init__(self, preset: str = "bmi", critic: str | None = None, hidden=None, embed: int | None = None,
-                 activation: str | None = None, combine: str | None = None, batch_size: int | None = None,
-                 steps: int | None = None, lr: float | None = None, train_fraction: float | None = None,
-                 standardize: bool | None = None, eval_every: int | None = None, early_stopping: bool | None = None,
-                 patience: int | None = None, readout: str | None = None, device: str = "auto",
-                 threads: int = 1, seed: int = 0) -> None:
-        _choice("preset", preset, tuple(PRESETS))
-        base = PRESETS[preset]
-        given = dict(critic=critic, hidden=hidden, embed=embed, activation=activation, combine=combine,
-                     batch_size=batch_size, steps=steps, lr=lr, train_fraction=train_fraction,
-                     standardize=standardize, eval_every=eval_every, early_stopping=early_stopping,
-                     patience=patience, readout=readout)
-        cfg = {k: base[k] if v is None else v for k, v in given.items()}
-        if lr is None and cfg["critic"] == "conv":
-            cfg["lr"] = CONV_LR
-        self.preset = preset
-        self.critic = _choice("critic", cfg["critic"], CRITICS)
-        self.hidden = "-".join(map(str, parse_hidden(cfg["hidden"]))) or "none"
-        self.embed = _posint("embed", cfg["embed"])
-        self.activation = _choice("activation", cfg["activation"], tuple(ACTIVATIONS))
-        self.combine = _choice("combine", cfg["combine"], COMBINE)
-        self.batch_size = _posint("batch_size", cfg["batch_size"])
-        if self.batch_size < 2:
-            raise ValueError(f"batch_size must be at least 2 (the bounds need negative pairs), got {self.batch_size}")
-        self.steps = _posint("steps", cfg["steps"])
-        self.lr = _float("lr", cfg["lr"], 0.0, float("inf"))
-        self.train_fraction = _float("train_fraction", cfg["train_fraction"], 0.0, 1.0)
-        self.standardize = _bool("standardize", cfg["standardize"])
-        self.eval_every = _posint("eval_every", cfg["eval_every"])
-        self.early_stopping = _bool("early_stopping", cfg["early_stopping"])
-        self.patience = _posint("patience", cfg["patience"])
-        self.readout = _choice("readout", cfg["readout"], READOUT_CHOICES)
-        self.device = _choice("device", device, DEVICES)
-        if isinstance(threads, bool) or not isinstance(threads, numbers.Integral) or threads < 0:
-            raise ValueError(f"threads must be a non-negative integer (0: torch's default), got {threads!r}")
-        self.threads = int(threads)
-        if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-            raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-        self.seed = int(seed)
-        if self.critic == "concat" and self.hidden == "none":
+    PARAMS = COMMON
+
+    def _resolve(self, values: dict[str, Any]) -> dict[str, Any]:
+        """Parameters left at None take the protocol's value (conv critics: CONV_LR for lr)."""
+        base = PROTOCOLS.get(values["protocol"], {})
+        out = {k: base[k] if v is None and k in base else v for k, v in values.items()}
+        if values.get("lr") is None and out.get("critic") == "conv":
+            out["lr"] = CONV_LR
+        return out
+
+    def _check(self, values: dict[str, Any]) -> None:
+        if values["critic"] == "concat" and values["hidden"] == "none":
             raise ValueError("critic=concat needs at least one hidden layer")
-        if self.critic == "conv" and self.combine == "concat" and self.hidden == "none":
+        if values["critic"] == "conv" and values["combine"] == "concat" and values["hidden"] == "none":
             raise ValueError("critic=conv with combine=concat needs at least one hidden layer")
-        #: the harness passes images unflattened to estimators that accept them
-        self.accepts_images = self.critic == "conv"
 
-    def get_params(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in (*self.EXTRA, *COMMON)}
+    @property
+    def accepts_images(self) -> bool:
+        """The harness passes images unflattened to the conv critic."""
+        return self.critic == "conv"
 
     def config(self) -> dict[str, Any]:
         return self.get_params()
@@ -174,14 +146,14 @@ class NeuralEstimator(Estimator):
                             generator=generator)
 
     def estimate_with_info(self, x, y) -> tuple[float, dict[str, Any]]:
-        with engine.cpu_threads(self.threads):
+        with cpu_threads(self.threads):
             value, info = engine.fit_estimate(self, x, y)
         return value, {"bound": self.bound, "critic": self.critic, **info}
 
     def stream_estimates(self, draw, steps: int) -> tuple[np.ndarray, dict[str, Any]]:
         """Streaming training (``mibench staircase``): ``draw(step, batch_size) -> (x, y)`` gives a
         fresh batch each step; returns the per-step estimates (nats) and info."""
-        with engine.cpu_threads(self.threads):
+        with cpu_threads(self.threads):
             return engine.fit_stream(self, draw, steps)
 
 
@@ -227,11 +199,7 @@ class SMILE(NeuralEstimator):
 """ + (NeuralEstimator.__doc__ or "")
 
     bound = "smile"
-    EXTRA = ("tau",)
-
-    def __init__(self, tau: float = 5.0, **params) -> None:
-        self.tau = _float("tau", tau, 0.0, float("inf"))
-        super().__init__(**params)
+    PARAMS = {"tau": Float(5.0, "clipping of the partition term's scores", min=0, min_open=True), **COMMON}
 
     def objective(self) -> engine.Objective:
         return engine.Objective("smile", tau=self.tau)
@@ -245,11 +213,7 @@ class MINE(NeuralEstimator):
 """ + (NeuralEstimator.__doc__ or "")
 
     bound = "mine"
-    EXTRA = ("decay",)
-
-    def __init__(self, decay: float = 0.9, **params) -> None:
-        self.decay = _float("decay", decay, 0.0, 1.0, lo_open=False)
-        super().__init__(**params)
+    PARAMS = {"decay": Float(0.9, "weight of the past in the moving average", min=0, max=1, max_open=True), **COMMON}
 
     def objective(self) -> engine.Objective:
         return engine.Objective("mine", decay=self.decay)

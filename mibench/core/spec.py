@@ -9,7 +9,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from mibench.errors import MibenchError
+from mibench.core.errors import MibenchError
+from mibench.core.params import shown
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
 _KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -46,24 +47,23 @@ def parse_value(raw: str):
 def parse_spec(text: str) -> Spec:
     """Parse ``name:key=value,...``; raises MibenchError naming what is malformed."""
     if not isinstance(text, str) or not text.strip():
-        raise MibenchError(f"malformed estimator spec {text!r}: empty")
+        raise MibenchError(f"malformed estimator spec {shown(text)}: empty")
     text = text.strip()
+    where = shown(text)  # a 100 kB spec is not echoed in full
     name, sep, rest = text.partition(":")
     if not _NAME.match(name):
-        raise MibenchError(f"malformed estimator spec {text!r}: bad estimator name {name!r}")
+        raise MibenchError(f"malformed estimator spec {where}: bad estimator name {shown(name)}")
     params: dict = {}
     if sep:
         if not rest:
-            raise MibenchError(f"malformed estimator spec {text!r}: nothing after ':'")
+            raise MibenchError(f"malformed estimator spec {where}: nothing after ':'")
         for item in rest.split(","):
             key, eq, raw = item.partition("=")
             key = key.strip()
             if not eq or not _KEY.match(key) or raw.strip() == "":
-                raise MibenchError(
-                    f"malformed estimator spec {text!r}: expected key=value, got {item!r}"
-                )
+                raise MibenchError(f"malformed estimator spec {where}: expected key=value, got {shown(item)}")
             if key in params:
-                raise MibenchError(f"malformed estimator spec {text!r}: parameter {key!r} given twice")
+                raise MibenchError(f"malformed estimator spec {where}: parameter {shown(key)} given twice")
             params[key] = parse_value(raw.strip())
     return Spec(name, params)
 

@@ -60,6 +60,27 @@ def validate_xy(
     return xa, ya
 
 
+def power_of_two_scaled(a: np.ndarray) -> np.ndarray:
+    """Each column divided by the power of two nearest its largest magnitude: exact in floating point
+    (only the exponents change), and it keeps sums of squares of data at 1e160 or 1e-170 from
+    overflowing or underflowing. MI is invariant under per-column scaling."""
+    a = np.asarray(a, dtype=np.float64)
+    peak = np.max(np.abs(a), axis=0) if a.size else np.ones(a.shape[1:])
+    _, exponent = np.frexp(np.where(peak > 0, peak, 1.0))
+    return np.ldexp(a, -exponent)
+
+
 def standardize(a: np.ndarray) -> np.ndarray:
-    """Each column to zero mean and unit (population, ddof=0) standard deviation."""
-    return (a - a.mean(axis=0)) / a.std(axis=0)
+    """Each column to zero mean and unit (population, ddof=0) standard deviation.
+
+    Computed on power-of-two-scaled columns, so any finite data standardise without overflow;
+    a column whose spread is zero (or below float64 resolution) raises ValueError instead of
+    turning into NaN/inf.
+    """
+    a = power_of_two_scaled(a)
+    centred = a - a.mean(axis=0)
+    sd = centred.std(axis=0)
+    bad = np.flatnonzero(~(sd > 0) | ~np.isfinite(sd))
+    if bad.size:
+        raise ValueError(f"column(s) {bad.tolist()} have no spread at float64 precision; cannot standardise")
+    return centred / sd

@@ -1,43 +1,46 @@
-"""Helpers shared by the torch-based estimators of this package (mienf, ae): input checks for
-vectors or images, devices, seeded splits. Private to ``mibench.estimators``."""
+"""What the built-in estimators share: devices, torch threads, input checks for vectors or images,
+seeded splits, train-split transforms. Private to ``mibench.estimators`` (plug-ins use the public
+``mibench`` API). torch is imported only by the functions that need it."""
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
-import torch
 from scipy.special import ndtri
 
 from mibench import validate_xy
 
-DEVICES = ("auto", "cpu", "cuda")
+
+def resolve_device(device: str) -> str:
+    """``auto`` -> ``cuda`` when torch sees a GPU, else ``cpu``; ``cuda`` without a GPU is a ValueError
+    (a user's request that cannot be met, reported before any work)."""
+    if device == "cpu":
+        return "cpu"
+    try:
+        import torch
+
+        available = torch.cuda.is_available()
+    except Exception:  # pragma: no cover - a broken CUDA install must not crash a CPU run
+        available = False
+    if device == "cuda" and not available:
+        raise ValueError("device=cuda was requested but torch sees no CUDA device (use device=auto or cpu)")
+    return "cuda" if available else "cpu"
 
 
-def check_device(device) -> None:
-    if device not in DEVICES:
-        raise ValueError(f"device must be one of {', '.join(DEVICES)}, got {device!r}")
+@contextlib.contextmanager
+def cpu_threads(n: int):
+    """Run with ``n`` torch intra-op CPU threads (0: unchanged), restoring the previous setting."""
+    import torch
 
-
-def resolve_device(device: str) -> torch.device:
-    if device == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("device=cuda was requested but torch sees no CUDA device")
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    return torch.device(device)
-
-
-def check_int(name: str, value, lo: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < lo:
-        raise ValueError(f"{name} must be an integer >= {lo}, got {value!r}")
-
-
-def check_float(name: str, value, lo: float, hi: float, *, lo_open: bool = True, hi_open: bool = True) -> None:
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-    if ok:
-        v = float(value)
-        ok = (v > lo if lo_open else v >= lo) and (v < hi if hi_open else v <= hi)
-    if not ok:
-        lb, rb = "(" if lo_open else "[", ")" if hi_open else "]"
-        raise ValueError(f"{name} must be a number in {lb}{lo}, {hi}{rb}, got {value!r}")
+    before = torch.get_num_threads()
+    if n and n != before:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        if torch.get_num_threads() != before:
+            torch.set_num_threads(before)
 
 
 def validate_vectors_or_images(x, y, *, name: str, min_samples: int) -> tuple[np.ndarray, np.ndarray]:

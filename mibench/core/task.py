@@ -9,6 +9,7 @@ processes from (task, n, seed).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import numbers
@@ -17,17 +18,21 @@ from typing import Any
 
 import numpy as np
 
-from mibench.errors import MibenchError
+from mibench.core.errors import MibenchError
 
 Sampler = Callable[[int, np.random.Generator], "tuple[np.ndarray, np.ndarray]"]
+"""The sampler protocol: ``sampler(n, rng) -> (x, y)``, a pure function of a NumPy Generator."""
+
+#: seeds are stored as SQLite INTEGER (signed 64-bit)
+MAX_SEED = 2**63 - 1
 
 
 def check_sample_request(n, seed) -> tuple[int, int]:
-    """Validate a sample size and a seed; both must be plain non-negative integers (n > 0)."""
+    """Validate a sample size and a seed; both must be plain integers (n > 0, 0 <= seed < 2**63)."""
     if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n <= 0:
         raise MibenchError(f"sample size n must be a positive integer, got {n!r}")
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-        raise MibenchError(f"seed must be a non-negative integer, got {seed!r}")
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed <= MAX_SEED:
+        raise MibenchError(f"seed must be a non-negative integer below 2**63, got {seed!r}")
     return int(n), int(seed)
 
 
@@ -43,6 +48,9 @@ class Task:
         dim_x, dim_y: number of coordinates of X / Y (the product of the shape).
         mutual_information: the ground truth in nats.
         mi_stderr: standard error of the truth where it is a Monte-Carlo value, else ``None``.
+        version: bumped by the task's author whenever its definition changes without its id
+            changing; part of ``fingerprint``, so stored results of the old definition are recomputed.
+        fingerprint: a hash of id, params, shapes, truth and version, stored with every result.
     """
 
     def __init__(
@@ -60,6 +68,7 @@ class Task:
         params: dict[str, Any] | None = None,
         mi_stderr: float | None = None,
         description: str = "",
+        version: int = 1,
     ) -> None:
         if not isinstance(id, str) or not id or any(c.isspace() for c in id) or "," in id:
             raise MibenchError(f"task id must be a non-empty string without spaces or commas, got {id!r}")
@@ -79,7 +88,19 @@ class Task:
         self.mutual_information = mi
         self.mi_stderr = None if mi_stderr is None else float(mi_stderr)
         self.description = description
+        if isinstance(version, bool) or not isinstance(version, numbers.Integral) or version < 1:
+            raise MibenchError(f"task {id}: version must be a positive integer, got {version!r}")
+        self.version = int(version)
         self._sampler = sampler
+
+    @property
+    def fingerprint(self) -> str:
+        """What a stored result was computed for: a changed definition gives a new fingerprint."""
+        blob = json.dumps(_rounded({
+            "id": self.id, "params": self.params, "x_shape": self.x_shape, "y_shape": self.y_shape,
+            "mi": self.mutual_information, "mi_stderr": self.mi_stderr, "version": self.version,
+        }), sort_keys=True, default=repr)
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
     @property
     def dim_x(self) -> int:
@@ -141,6 +162,7 @@ class Task:
             name=name,
             params=merged,
             description=self.description,
+            version=self.version,
         )
 
     def summary(self) -> dict[str, Any]:
@@ -171,6 +193,18 @@ class TransformedSampler:
         if self.fy is not None:
             y = self.fy(y)
         return x, y
+
+
+def _rounded(v):
+    """Floats to 12 significant digits, so that a last-bit difference of libm between machines does
+    not change a fingerprint."""
+    if isinstance(v, float):
+        return f"{v:.12g}"
+    if isinstance(v, dict):
+        return {k: _rounded(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_rounded(x) for x in v]
+    return v
 
 
 def _shape(shape, dim, task_id, label) -> tuple[int, ...]:

@@ -8,29 +8,80 @@ import inspect
 import json
 import math
 import numbers
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
+
+from mibench.core.params import Param, check_params
 
 
 class Estimator:
     """Optional base class for estimators (plug-ins only need ``estimate(x, y) -> float``).
 
-    Subclasses implement ``estimate_with_info(x, y) -> (estimate_in_nats, info_dict)`` and store
-    each ``__init__`` argument under the same attribute name; ``get_params`` then returns the
-    configuration (scikit-learn's convention), which the harness hashes to key results.
+    Subclasses implement ``estimate_with_info(x, y) -> (estimate_in_nats, info_dict)`` and declare
+    their parameters in one table, ``PARAMS = {"k": Int(5, min=1), ...}`` (``mibench.core.params``).
+    The base class then provides scikit-learn's conventions: the constructor takes exactly those
+    keyword arguments (its signature is derived from the table), stores each under its own name,
+    ``set_params`` validates them in one place and ``get_params`` returns the configuration, which
+    the harness hashes to key results. Two hooks refine this: ``_resolve(values)`` fills derived
+    defaults (e.g. a protocol's settings) before the checks, ``_check(values)`` rejects invalid
+    combinations after them.
+
+    A subclass may instead write its own ``__init__`` storing each argument under the same name;
+    ``get_params`` then reads the constructor's signature.
     """
 
+    PARAMS: ClassVar[dict[str, Param]] = {}
     #: where the computation ran; estimators that pick a device at run time update it.
     device: str = "cpu"
+    #: True: the harness passes image samples (n, 1, h, w) unflattened.
+    accepts_images: bool = False
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        if _defining_class(cls) is not Estimator:
+            cls.__signature__ = None  # a hand-written constructor speaks for itself
+        else:
+            cls.__signature__ = inspect.Signature([
+                inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=p.default)
+                for name, p in cls.PARAMS.items()])
+
+    def __init__(self, **params) -> None:
+        self._given: dict[str, Any] = {}
+        self.set_params(**params)
 
     def get_params(self) -> dict[str, Any]:
+        if _defining_class(type(self)) is Estimator:
+            return {name: getattr(self, name) for name in type(self).PARAMS}
         sig = inspect.signature(type(self).__init__)
         return {
             p: getattr(self, p)
             for p in list(sig.parameters)[1:]
             if sig.parameters[p].kind not in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
         }
+
+    def set_params(self, **params) -> Estimator:
+        """Change parameters (validated like the constructor's); returns the estimator."""
+        table = type(self).PARAMS
+        unknown = [k for k in params if k not in table]
+        if unknown:
+            raise ValueError(f"{type(self).__name__} has no parameter {unknown[0]!r} "
+                             f"(accepted: {', '.join(table) or 'none'})")
+        given = {**getattr(self, "_given", {}), **params}
+        values = self._resolve({name: given.get(name, p.default) for name, p in table.items()})
+        checked = check_params(table, values)
+        self._check(checked)
+        for name, value in checked.items():
+            setattr(self, name, value)
+        self._given = given
+        return self
+
+    def _resolve(self, values: dict[str, Any]) -> dict[str, Any]:
+        """Derived defaults before validation (identity here)."""
+        return values
+
+    def _check(self, values: dict[str, Any]) -> None:
+        """Checks across parameters after each one passed its own (none here)."""
 
     def estimate(self, x, y) -> float:
         return self.estimate_with_info(x, y)[0]
@@ -41,6 +92,14 @@ class Estimator:
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
         return f"{type(self).__name__}({args})"
+
+
+def _defining_class(cls: type) -> type:
+    """The class in the MRO that defines the constructor in use."""
+    for klass in cls.__mro__:
+        if "__init__" in klass.__dict__:
+            return klass
+    return object
 
 
 def call_estimator(est, x, y) -> tuple[float, dict[str, Any]]:

@@ -8,34 +8,17 @@ so factories from packages the driver found (e.g. a plug-in in a temporary folde
 from __future__ import annotations
 
 import datetime as _dt
+import math
 import os
 import pickle
 import resource
 import sys
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
-from mibench.estimator import call_estimator
-from mibench.registry import build_estimator
-from mibench.spec import Spec
-
-
-@dataclass
-class CellJob:
-    task_blob: bytes
-    factory_blob: bytes
-    spec: Spec
-    task_id: str
-    n: int
-    seed: int
-    meta: dict[str, Any] = field(default_factory=dict)  # row fields known to the driver
-    sys_path: list[str] = field(default_factory=list)
-    threads: int | None = None  # native threads (BLAS, OpenMP, torch) this cell may use
-
-    @property
-    def key(self) -> tuple[str, str, int, int]:
-        return (self.task_id, self.spec.text, self.n, self.seed)
+from mibench.core.estimator import call_estimator
+from mibench.core.registry import build_estimator
+from mibench.execution.grid import CellJob
 
 
 def now() -> str:
@@ -51,7 +34,11 @@ def base_row(job: CellJob) -> dict[str, Any]:
         "n": job.n,
         "seed": job.seed,
         "estimate": None,
+        "ci_low": None,
+        "ci_high": None,
+        "ci_level": None,
         "seconds": None,
+        "cpu_seconds": None,
         "device": None,
         "peak_memory_mb": None,
         "info": {},
@@ -82,12 +69,13 @@ def execute_cell(job: CellJob) -> dict[str, Any]:
             # estimators written for vectors see images flattened to (n, pixels)
             x, y = x.reshape(len(x), -1), y.reshape(len(y), -1)
         cuda = _cuda_start()
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         value, info = call_estimator(estimator, x, y)
         if cuda is not None:
             cuda.synchronize()
         row["seconds"] = time.perf_counter() - t0
-        row.update(estimate=value, info=info, status="ok")
+        row["cpu_seconds"] = time.process_time() - c0
+        row.update(estimate=value, info=info, status="ok", **interval(info))
         row["device"] = str(info.get("device") or getattr(estimator, "device", None) or "cpu")
         if cuda is not None and row["device"].startswith("cuda"):
             row["peak_memory_mb"] = cuda.max_memory_allocated() / 2**20
@@ -97,6 +85,19 @@ def execute_cell(job: CellJob) -> dict[str, Any]:
         row["peak_memory_mb"] = _peak_rss_mb(peak_reset)
     row["timestamp"] = now()
     return row
+
+
+def interval(info: dict[str, Any]) -> dict[str, float | None]:
+    """The row's interval columns from ``info["ci"] = {"low", "high", "level"}`` (nats); a malformed
+    interval is dropped (the estimate itself stands), never guessed."""
+    ci = info.get("ci")
+    try:
+        low, high, level = float(ci["low"]), float(ci["high"]), float(ci["level"])
+    except (TypeError, KeyError, ValueError):
+        return {"ci_low": None, "ci_high": None, "ci_level": None}
+    if not (math.isfinite(low) and math.isfinite(high) and low <= high and 0 < level < 1):
+        return {"ci_low": None, "ci_high": None, "ci_level": None}
+    return {"ci_low": low, "ci_high": high, "ci_level": level}
 
 
 def _reset_peak_rss() -> bool:
@@ -148,3 +149,22 @@ def _cuda_start():
     torch.cuda.reset_peak_memory_stats()
     return torch.cuda
 
+
+
+def watch_driver(driver_pid: int, interval: float = 0.5) -> None:
+    """Worker initialiser: exit as soon as the driver process is gone (killed with SIGKILL, say),
+    so that no worker outlives its run. A daemon thread polls the driver's pid (the worker's own
+    parent is the fork server, not the driver)."""
+    import threading
+
+    def poll() -> None:
+        while True:
+            time.sleep(interval)
+            try:
+                os.kill(driver_pid, 0)
+            except ProcessLookupError:
+                os._exit(3)
+            except PermissionError:  # the pid was reused by another user's process: the driver is gone
+                os._exit(3)
+
+    threading.Thread(target=poll, name="mibench-watch-driver", daemon=True).start()

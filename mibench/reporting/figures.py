@@ -111,28 +111,6 @@ def accuracy_vs_cost(summary: pd.DataFrame) -> plt.Figure:
     return fig
 
 
-def staircase(steps: pd.DataFrame) -> plt.Figure:
-    """Per-step estimates of streaming runs over the true MI schedule.
-
-    ``steps`` has columns estimator, step, estimate, true_mi (what ``mibench staircase`` writes).
-    """
-    fig, ax = plt.subplots(figsize=(8.5, 5))
-    for est, g in steps.groupby("estimator"):
-        g = g.sort_values("step")
-        # rolling median: NWJ/JS read-outs have rare excursions of -10^3 nats that a mean would follow
-        smooth = g["estimate"].rolling(max(5, len(g) // 100), min_periods=1).median()
-        ax.plot(g["step"], g["estimate"], alpha=0.2, lw=0.6)
-        ax.plot(g["step"], smooth, lw=1.6, label=est, color=ax.lines[-1].get_color())
-    first = steps[steps["estimator"] == steps["estimator"].iloc[0]].sort_values("step")
-    ax.plot(first["step"], first["true_mi"], color="black", lw=2, ls="--", label="true MI")
-    top = float(steps["true_mi"].max())
-    ax.set(xlabel="training step", ylabel="MI [nats]", ylim=(-1, 1.4 * top + 0.5),
-           title="Staircase: estimates (rolling median) while the true MI steps up")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    return fig
-
-
 def save(fig: plt.Figure, path_stem: str | Path) -> list[Path]:
     """Write ``stem.png`` and ``stem.svg``; returns both paths."""
     stem = Path(path_stem)

@@ -1,26 +1,39 @@
-"""Discovery of estimators and task suites.
+"""Discovery of estimators, task suites and experiments.
 
-Entry points are the one discovery mechanism (group ``mibench.estimators``: name -> factory;
-group ``mibench.tasks``: suite name -> callable returning tasks); the built-ins use them too.
+Entry points are the one discovery mechanism (group ``mibench.estimators``: name -> factory or
+``Alias``; group ``mibench.tasks``: suite name -> callable returning tasks; group
+``mibench.experiments``: name -> experiment object); the built-ins use them too.
 ``register_estimator`` / ``register_suite`` add to the same tables from Python (notebooks,
-tests) and take precedence over entry points of the same name. A plug-in that fails to import
-is recorded with its error and does not affect the others.
+tests) and take precedence over entry points of the same name; ``registered(...)`` does so for
+the duration of a ``with`` block. A plug-in that fails to import is recorded with its error and
+does not affect the others.
 """
 
 from __future__ import annotations
 
+import contextlib
 import inspect
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from importlib import metadata
 from typing import Any
 
-from mibench.errors import MibenchError
-from mibench.spec import Spec, parse_spec
-from mibench.task import Task
+from mibench.core.errors import MibenchError
+from mibench.core.params import shown
+from mibench.core.spec import Spec, parse_spec
+from mibench.core.task import Task
 
 ESTIMATOR_GROUP = "mibench.estimators"
 TASK_GROUP = "mibench.tasks"
+EXPERIMENT_GROUP = "mibench.experiments"
+
+
+@dataclass(frozen=True)
+class Alias:
+    """An estimator name that stands for another (``cca`` -> ``gaussian``): specs naming the alias
+    are canonicalised to the target, so results of both land in one leaderboard row."""
+
+    target: str
 
 
 @dataclass
@@ -65,11 +78,17 @@ class _Table:
     def register(self, name: str, target: Any) -> None:
         self._user[name] = Plugin(name, "python", target=target)
 
+    def unregister(self, name: str, previous: Plugin | None) -> None:
+        if previous is None:
+            self._user.pop(name, None)
+        else:
+            self._user[name] = previous
+
     def get(self, name: str) -> Plugin:
         plugins = self.all()
         if name not in plugins:
             known = ", ".join(sorted(plugins)) or "none"
-            raise MibenchError(f"unknown {self.kind} {name!r} (registered: {known})")
+            raise MibenchError(f"unknown {self.kind} {shown(name)} (registered: {known})")
         return plugins[name]
 
     def refresh(self) -> None:
@@ -78,6 +97,7 @@ class _Table:
 
 _estimators = _Table(ESTIMATOR_GROUP, "estimator")
 _suites = _Table(TASK_GROUP, "suite")
+_experiments = _Table(EXPERIMENT_GROUP, "experiment")
 _suite_cache: dict[str, list[Task]] = {}
 
 
@@ -85,7 +105,29 @@ def refresh() -> None:
     """Forget cached entry points (after installing a plug-in into a running interpreter)."""
     _estimators.refresh()
     _suites.refresh()
+    _experiments.refresh()
     _suite_cache.clear()
+
+
+@contextlib.contextmanager
+def registered(estimators: dict[str, Callable[..., Any]] | None = None,
+               suites: dict[str, Iterable[Task] | Callable[[], Iterable[Task]]] | None = None) -> Iterator[None]:
+    """Register estimators and suites for the duration of a ``with`` block (tests, notebooks);
+    what they shadowed is restored afterwards."""
+    saved_e = {name: _estimators._user.get(name) for name in estimators or {}}
+    saved_s = {name: _suites._user.get(name) for name in suites or {}}
+    try:
+        for name, factory in (estimators or {}).items():
+            register_estimator(name, factory)
+        for name, tasks in (suites or {}).items():
+            register_suite(name, tasks)
+        yield
+    finally:
+        for name, previous in saved_e.items():
+            _estimators.unregister(name, previous)
+        for name, previous in saved_s.items():
+            _suites.unregister(name, previous)
+            _suite_cache.pop(name, None)
 
 
 # ---- estimators ---------------------------------------------------------------------------
@@ -94,7 +136,7 @@ def register_estimator(name: str, factory: Callable[..., Any]) -> None:
     """Register ``factory`` under ``name``: called with a spec's parameters it returns an estimator
     (an object with ``estimate(x, y) -> float`` or a plain function ``f(x, y) -> float``)."""
     parse_spec(name)  # the name must be a valid spec name
-    if ":" in name or not callable(factory):
+    if ":" in name or not (callable(factory) or isinstance(factory, Alias)):
         raise MibenchError(f"register_estimator({name!r}, ...): need a plain name and a callable factory")
     _estimators.register(name, factory)
 
@@ -117,13 +159,36 @@ def estimator_plugins() -> list[Plugin]:
 
 
 def resolve_estimator(spec: str | Spec) -> tuple[Spec, Callable[..., Any], Plugin]:
-    """Parse a spec and find its factory, checking parameter names against the factory's
-    signature (so an unknown parameter is reported before anything runs)."""
+    """Parse a spec, resolve aliases (the returned spec is canonical: the target's name, keys
+    sorted) and find its factory, checking parameter names against the factory's signature (so
+    an unknown parameter is reported before anything runs)."""
     spec = spec if isinstance(spec, Spec) else parse_spec(spec)
+    seen = [spec.name]
     plugin = _estimators.get(spec.name)
     factory = plugin.load()
+    while isinstance(factory, Alias):
+        if factory.target in seen:
+            raise MibenchError(f"estimator alias loop: {' -> '.join([*seen, factory.target])}")
+        seen.append(factory.target)
+        spec = Spec(factory.target, spec.params)
+        plugin = _estimators.get(spec.name)
+        factory = plugin.load()
     _check_params(spec, factory)
     return spec, factory, plugin
+
+
+def canonical_spec(spec: str | Spec) -> Spec:
+    """The spec that labels results: aliases resolved, keys sorted (``Spec.text``)."""
+    return resolve_estimator(spec)[0]
+
+
+def estimator_alias(name: str) -> str | None:
+    """The target name when ``name`` is an alias, else None."""
+    try:
+        target = _estimators.get(name).load()
+    except MibenchError:
+        return None
+    return target.target if isinstance(target, Alias) else None
 
 
 def build_estimator(spec: Spec, factory: Callable[..., Any]):
@@ -133,13 +198,36 @@ def build_estimator(spec: Spec, factory: Callable[..., Any]):
     try:
         return factory(**spec.params)
     except (TypeError, ValueError) as exc:
-        raise MibenchError(f"estimator spec {spec.text!r}: {exc}") from None
+        raise MibenchError(f"estimator spec {shown(spec.text)}: {exc}") from None
 
 
 def get_estimator(spec: str | Spec):
     """The estimator object a spec describes, e.g. ``get_estimator("ksg:k=5")``."""
     spec, factory, _ = resolve_estimator(spec)
     return build_estimator(spec, factory)
+
+
+# ---- experiments ----------------------------------------------------------------------------
+
+def list_experiments() -> list[str]:
+    """Names of every registered experiment (``mibench.experiments`` entry points)."""
+    return sorted(_experiments.all())
+
+
+def get_experiment(name: str):
+    """The experiment object registered as ``name`` (see ``mibench.core.experiment.Experiment``)."""
+    return _experiments.get(name).load()
+
+
+def experiment_plugins() -> list[Plugin]:
+    out = []
+    for plugin in _experiments.all().values():
+        try:
+            plugin.load()
+        except MibenchError:
+            pass
+        out.append(plugin)
+    return sorted(out, key=lambda p: p.name)
 
 
 def _check_params(spec: Spec, factory) -> None:
@@ -237,7 +325,7 @@ def get_task(task_id: str) -> Task:
     for t in list_tasks():
         if t.id == task_id:
             return t
-    raise MibenchError(f"unknown task {task_id!r} (see `mibench list tasks`)")
+    raise MibenchError(f"unknown task {shown(task_id)} (see `mibench list tasks`)")
 
 
 def _check_tasks(suite: str, tasks: list) -> None:

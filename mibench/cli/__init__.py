@@ -1,0 +1,5 @@
+"""The ``mibench`` command (``mibench.cli.main``)."""
+
+from mibench.cli.main import main
+
+__all__ = ["main"]

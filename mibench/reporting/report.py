@@ -1,0 +1,98 @@
+"""``mibench report``: one self-contained HTML page (figures embedded as base64 PNG, no network).
+
+Contents: overall ranking, figures, per-family leaderboards, a section per registered experiment
+that has rows in the store, failures with their reasons, the runs' configuration and package
+versions. Every name that comes from a task or plug-in is HTML-escaped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from mibench.core.errors import MibenchError
+from mibench.core.registry import get_experiment, list_experiments
+from mibench.execution.store import open_existing
+from mibench.reporting import figures, html
+from mibench.reporting.tables import RANK_HEADERS, SUMMARY_HEADERS, tables
+
+
+def build_report(store: str | Path, out: str | Path, experiment_rows: dict[str, pd.DataFrame] | None = None) -> Path:
+    """Write ``out/report.html`` and ``out/figures/*.png|svg`` from a store; returns the HTML path.
+
+    ``experiment_rows``: rows of an experiment to show instead of the store's own (e.g. a CSV that
+    ``mibench staircase --out`` wrote), by experiment name.
+    """
+    out = Path(out)
+    figdir = out / "figures"
+    try:
+        figdir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise MibenchError(f"report folder {str(out)!r} cannot be created ({exc.strerror})") from None
+    if not _writable(out):
+        raise MibenchError(f"report folder {str(out)!r} is not writable")
+    with open_existing(store) as db:
+        rows = db.dataframe()
+        runs = db.runs()
+        sections = []
+        for name in list_experiments():
+            section = get_experiment(name).report_section(db, figdir, (experiment_rows or {}).get(name))
+            if section:
+                sections.append(section)
+    rank, summary = tables(rows)
+    figs: list[tuple[Path, str]] = []
+    ok_summary = summary.dropna(subset=["mean"])
+    if not ok_summary.empty:
+        for name, fig, caption in (
+            ("estimate_vs_truth", figures.estimate_vs_truth(ok_summary),
+             "Mean estimate against the true MI per task family (nats); bars: std over seeds; dashed: identity."),
+            ("bias_heatmap", figures.bias_heatmap(ok_summary),
+             "Bias (mean estimate − truth, nats) per estimator and task at the largest n."),
+            ("runtime_vs_n", figures.runtime_vs_n(rows),
+             "Mean seconds per estimate against the sample size, log-log, with the device."),
+            ("accuracy_vs_cost", figures.accuracy_vs_cost(ok_summary),
+             "Mean absolute error (nats) against mean seconds per estimate, over all cells."),
+        ):
+            figs.append((figures.save(fig, figdir / name)[0], caption))
+
+    parts = [
+        html.note(f"{len(rows)} cells: {int((rows.status == 'ok').sum())} ok, "
+                  f"{int((rows.status != 'ok').sum())} failed or timed out; {rows.task_id.nunique()} tasks, "
+                  f"{rows.estimator.nunique()} estimators. All MI values in nats, times in seconds."),
+        "<h2>Overall ranking</h2>",
+        html.note("Rank = mean rank of the mean absolute error over all (task, n) cells (an estimator with no "
+                  "successful seed in a cell takes the worst rank there); ties broken by mean MAE."),
+        html.table(rank.rename(columns=RANK_HEADERS)),
+        "<h2>Figures</h2>",
+        *[html.figure(p, c) for p, c in figs],
+        *sections,
+        "<h2>Leaderboards per family</h2>",
+    ]
+    for fam, part in summary.groupby("family", sort=True):
+        parts.append(f"<h3>{html.esc(fam)}</h3>")
+        parts.append(html.table(part.drop(columns=["family"]).rename(columns=SUMMARY_HEADERS)))
+    failed = rows[rows.status != "ok"][["task_id", "estimator", "n", "seed", "status", "error"]]
+    parts.append("<h2>Failures</h2>")
+    parts.append(html.table(failed) if len(failed) else "<p>None.</p>")
+    parts.append("<h2>Configuration and versions</h2>")
+    versions = sorted({json.dumps(v, sort_keys=True) for v in rows["versions"] if isinstance(v, dict)})
+    vt = pd.DataFrame([json.loads(v) for v in versions]) if versions else pd.DataFrame()
+    parts.append(html.table(vt) if len(vt) else "<p>No rows.</p>")
+    if runs:
+        rt = pd.DataFrame([{
+            "started (UTC)": r["started"], "cells": r.get("cells"), "skipped (resumed)": r.get("skipped"),
+            "stale (recomputed)": r.get("stale"), "workers": r.get("workers"), "timeout [s]": r.get("timeout"),
+            "executor": r.get("executor"), "n": " ".join(map(str, r.get("n", []))),
+            "seeds": len(r.get("seeds", [])), "estimators": ", ".join(r.get("estimators", [])),
+        } for r in runs])
+        parts.append(html.table(rt))
+    path = out / "report.html"
+    path.write_text(html.page("mibench report", parts), encoding="utf-8")
+    return path
+
+
+def _writable(folder: Path) -> bool:
+    return os.access(folder, os.W_OK | os.X_OK)
