@@ -25,7 +25,8 @@ bench-full: $(STAMP)
 	$(VENV)/bin/mibench bench --preset full --out results/full
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check mibench tasks estimators tests
+	$(VENV)/bin/ruff check mibench tasks estimators tests tools
+	$(VENV)/bin/lint-imports  # the layering of mibench/ and the plug-ins' public-API rule (pyproject.toml)
 
 perf: $(STAMP)
 	$(PY) -m pytest tests/perf -m perf --benchmark-enable -p no:cacheprovider -s

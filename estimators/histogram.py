@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 
 from mibench import Bool, Choice, Estimator, Int, Param, power_of_two_scaled, validate_xy
-from mibench.core.params import shown
 
 #: largest total dimension d_x + d_y accepted (cells grow as bins ** (d_x + d_y))
 MAX_DIM = 6
@@ -18,7 +17,7 @@ def _check_bins(name, value):
     try:
         return Int(2, min=2).validate(name, value)
     except ValueError:
-        raise ValueError(f"{name} must be an integer >= 2 or auto, got {shown(value)}") from None
+        raise ValueError(f"{name} must be an integer >= 2 or auto, got {value!r:.60}") from None
 
 
 class Histogram(Estimator):

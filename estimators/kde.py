@@ -7,7 +7,6 @@ import math
 import numpy as np
 
 from mibench import Choice, Estimator, Float, Int, Param, validate_xy
-from mibench.core.params import shown
 
 RULES = ("scott", "silverman", "cv")
 EVALUATIONS = ("loo", "resubstitution")
@@ -22,7 +21,7 @@ def _check_bandwidth(name, value):
     try:
         return Float(1.0, min=0, min_open=True).validate(name, value)
     except ValueError:
-        raise ValueError(f"{name} must be one of {', '.join(RULES)} or a positive number, got {shown(value)}") from None
+        raise ValueError(f"{name} must be one of {', '.join(RULES)} or a positive number, got {value!r:.60}") from None
 
 
 class KDE(Estimator):

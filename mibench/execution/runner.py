@@ -12,7 +12,6 @@ from __future__ import annotations
 import multiprocessing
 import os
 import shutil
-import sys
 import tempfile
 from collections.abc import Iterable, Sequence
 
@@ -60,7 +59,9 @@ def run(
     ``result.attrs["cells"]`` counts the grid's cells: ``total``, ``done`` (skipped, already
     current), ``stale`` (recomputed because their task or configuration changed), ``computed``.
     """
-    if multiprocessing.parent_process() is not None and "__mp_main__" in sys.modules:
+    # a worker process re-imports the user's script while it starts (the stdlib's own check reads the
+    # same flag); a script without the __main__ guard would start a run from inside every worker
+    if getattr(multiprocessing.current_process(), "_inheriting", False):
         refuse_worker_start("mibench.run was called while a worker process was importing your script; "
                             "put the call under `if __name__ == '__main__':`")
     executor = make_executor(executor, workers, address)

@@ -8,7 +8,7 @@ from mibench.tasks import awgn as A
 from scipy import stats
 
 from mibench import MibenchError
-from tests.tasks_helpers import assert_mc_agrees
+from tests.tasks.helpers import assert_mc_agrees
 
 
 def test_suite_covers_range():

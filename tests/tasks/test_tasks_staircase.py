@@ -8,8 +8,7 @@ from mibench.tasks.staircase import LEVELS, rho_for_mi, staircase_suite, stairca
 from scipy import stats
 
 from mibench import MibenchError
-from mibench.experiments.staircase import schedule as staircase_schedule
-from tests.tasks_helpers import assert_mc_agrees
+from tests.tasks.helpers import assert_mc_agrees
 
 
 def test_suite():
@@ -50,16 +49,9 @@ def test_rho_for_mi_limits():
     assert 0 < rho_for_mi(10.0, 20) < 1
 
 
-def test_schedule():
-    s = staircase_schedule(steps_per_level=3)
-    assert s.tolist() == [2.0] * 3 + [4.0] * 3 + [6.0] * 3 + [8.0] * 3 + [10.0] * 3
-    assert len(staircase_schedule()) == 5 * 4000
-
-
 @pytest.mark.parametrize("make,match", [
     (lambda: rho_for_mi(-1.0, 20), ">= 0"),
     (lambda: rho_for_mi(1.0, 0), ">= 1"),
-    (lambda: staircase_schedule(steps_per_level=0), "steps_per_level"),
 ])
 def test_bad_parameters(make, match):
     with pytest.raises(MibenchError, match=match):

@@ -10,7 +10,7 @@ from mibench.tasks.gaussian import bivariate_normal, lvm_correlation, multinorma
 from scipy import stats
 
 from mibench import MibenchError
-from tests.tasks_helpers import assert_mc_agrees, bmi_reference, gaussian_logpdf
+from tests.tasks.helpers import assert_mc_agrees, bmi_reference, gaussian_logpdf
 
 ISSUE_IDS = """1v1-normal-0.75 normal_cdf-1v1-normal-0.75 1v1-additive-0.1 1v1-additive-0.75 1v1-bimodal-0.75
 wiggly-1v1-normal-0.75 half_cube-1v1-normal-0.75 student-identity-1-1-1 asinh-student-identity-1-1-1

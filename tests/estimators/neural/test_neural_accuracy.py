@@ -3,7 +3,7 @@
 Quality bar of issue 6: on multinormal-sparse-5-5-2-2.0 (truth 1.0217 nats), N = 5000, seeds
 0, 1, 2, every bound's mean estimate lies within 0.25 nats of the truth; InfoNCE and NWJ on
 independent data (x and y from different seeds) lie within 0.05 of 0. Run with
-``pytest -m slow tests/test_neural_accuracy.py -s`` to print the numbers (docs/neural.md).
+``pytest -m slow tests/estimators/neural/test_neural_accuracy.py -s`` to print the numbers (docs/neural.md).
 """
 
 import numpy as np

@@ -1,6 +1,6 @@
 """mienf's PCA image flow (flow=pca / pca-spline): the closed-form linear layer (invertibility,
 log-determinant against torch.slogdet and an autograd Jacobian), shapes, parameter errors. Fast;
-accuracy runs are in tests/test_images_slow.py and docs/images.md."""
+accuracy runs are in tests/estimators/test_images_slow.py and docs/images.md."""
 
 import numpy as np
 import pytest

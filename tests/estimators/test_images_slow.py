@@ -11,7 +11,7 @@ import torch
 import mibench
 
 _spec = importlib.util.spec_from_file_location(
-    "mienf_accuracy", pathlib.Path(__file__).parents[1] / "tools" / "mienf_accuracy.py")
+    "mienf_accuracy", pathlib.Path(__file__).parents[2] / "tools" / "mienf_accuracy.py")
 acc = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(acc)
 

@@ -6,7 +6,7 @@ import pathlib
 
 import numpy as np
 
-DATA = pathlib.Path(__file__).parent / "data"
+DATA = pathlib.Path(__file__).parents[1] / "data"
 
 
 def bmi_reference() -> dict:

@@ -13,7 +13,7 @@ from scipy.special import digamma
 import mibench
 from mibench.core.testing import check_estimator
 
-REF = np.load(Path(__file__).parent / "data" / "ksg_bmi_reference.npz")
+REF = np.load(Path(__file__).parents[1] / "data" / "ksg_bmi_reference.npz")
 VALUES = json.loads(str(REF["values_json"]))
 
 

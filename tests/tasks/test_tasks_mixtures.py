@@ -6,7 +6,7 @@ from mibench.tasks import mixtures as M
 from scipy import stats
 
 from mibench import MibenchError
-from tests.tasks_helpers import assert_mc_agrees, bmi_reference
+from tests.tasks.helpers import assert_mc_agrees, bmi_reference
 
 
 @pytest.fixture(scope="module")

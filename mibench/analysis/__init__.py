@@ -1,0 +1,1 @@
+"""Numbers from stored rows: per-cell metrics, rankings, the CI gate."""

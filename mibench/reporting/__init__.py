@@ -1,0 +1,1 @@
+"""What people read: leaderboard tables, seaborn figures, the HTML report."""
