@@ -9,7 +9,7 @@ import contextlib
 import numpy as np
 from scipy.special import ndtri
 
-from mibench import validate_xy
+from mibench import power_of_two_scaled, validate_xy
 
 
 def resolve_device(device: str) -> str:
@@ -85,6 +85,7 @@ def split_indices(n: int, test_fraction: float, seed: int, *, min_each: int, nam
 def standardize_train(a: np.ndarray, train: np.ndarray) -> np.ndarray:
     """Affine standardisation of vector columns with the training split's mean and std (an invertible
     map, so MI is unchanged); constant training columns are left centred only."""
+    a = power_of_two_scaled(a)  # exact; keeps the squares finite for data near 1e308
     mu = a[train].mean(axis=0)
     sd = a[train].std(axis=0)
     sd = np.where(sd > 0, sd, 1.0)

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from mibench import Choice, Estimator, Float, Int, Param, validate_xy
+from mibench import Choice, Estimator, Float, Int, Param, power_of_two_scaled, validate_xy
 
 RULES = ("scott", "silverman", "cv")
 EVALUATIONS = ("loo", "resubstitution")
@@ -57,6 +57,7 @@ class KDE(Estimator):
     def estimate_with_info(self, x, y):
         dims = _dims(x, y)
         x, y = validate_xy(x, y, min_samples=dims + 2, allow_constant=False, name="kde")
+        x, y = power_of_two_scaled(x), power_of_two_scaled(y)  # exact; no overflow near 1e308
         loo = self.evaluation == "loo"
         lp, hs = {}, {}
         for label, a in (("xy", np.hstack([x, y])), ("x", x), ("y", y)):

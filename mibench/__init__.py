@@ -49,7 +49,7 @@ __version__ = "0.1.0"
 #: name -> module of what loads on first use
 _LAZY = {
     "run": "mibench.execution.runner",
-    "bench": "mibench.bench",
+    "bench": "mibench.pipeline",
     "check_estimator": "mibench.core.testing",
     "list_presets": "mibench.execution.presets",
     "load_preset": "mibench.execution.presets",

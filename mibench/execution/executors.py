@@ -13,15 +13,18 @@ from __future__ import annotations
 import concurrent.futures as cf
 import multiprocessing
 import os
+import shutil
 import signal
 import sys
+import tempfile
+import time
 import warnings
 from collections.abc import Iterator, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from mibench.core.errors import InfrastructureError
 from mibench.execution.grid import CellJob, positive_int
-from mibench.execution.worker import execute_cell, failed_row, watch_driver
+from mibench.execution.worker import execute_cell, failed_row, worker_started
 
 _PRELOAD = ["mibench", "mibench.execution.worker", "numpy", "scipy.special", "scipy.spatial", "pandas"]
 
@@ -80,8 +83,9 @@ class LocalExecutor:
         ctx = multiprocessing.get_context("forkserver")
         # torch is preloaded only when the grid's estimators imported it here (it is slow to import)
         ctx.set_forkserver_preload(_PRELOAD + (["torch"] if "torch" in sys.modules else []))
+        ready = tempfile.mkdtemp(prefix="mibench-workers-")
         pool = ProcessPool(max_workers=min(self.workers, len(jobs)), max_tasks=0, context=ctx,
-                           initializer=watch_driver, initargs=(os.getpid(),))
+                           initializer=worker_started, initargs=(os.getpid(), ready))
         finished = False
         started_any = False
         try:
@@ -104,11 +108,26 @@ class LocalExecutor:
                 yield row
             finished = True
         finally:
+            _wait_started(ready)
             if finished:
                 pool.close()  # every cell is done: let the workers exit on their own
             else:
                 pool.stop()  # interrupted or broken: terminate the workers now
             pool.join()
+            shutil.rmtree(ready, ignore_errors=True)
+
+
+def _wait_started(ready: str, seconds: float = 10.0) -> None:
+    """Wait until every live worker has passed its initialiser (see ``worker_started``): a worker
+    that replaced a crashed one may still be unpickling the pool's semaphores."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        from pebble.pool.process import WORKERS_NAME
+
+        live = {p.pid for p in multiprocessing.active_children() if p.name == WORKERS_NAME}
+        if live <= {int(name) for name in os.listdir(ready)}:
+            return
+        time.sleep(0.02)
 
 
 #: exit status of a worker process that refused to start (see ``refuse_worker_start``)

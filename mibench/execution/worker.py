@@ -151,11 +151,17 @@ def _cuda_start():
 
 
 
-def watch_driver(driver_pid: int, interval: float = 0.5) -> None:
-    """Worker initialiser: exit as soon as the driver process is gone (killed with SIGKILL, say),
-    so that no worker outlives its run. A daemon thread polls the driver's pid (the worker's own
-    parent is the fork server, not the driver)."""
+def worker_started(driver_pid: int, ready_dir: str | None = None, interval: float = 0.5) -> None:
+    """Worker initialiser. Marks the worker as started in ``ready_dir`` (the driver waits for every
+    worker to get this far before it shuts the pool down: pebble unlinks the pool's semaphores on
+    shutdown, and a worker still unpickling them then dies with a traceback), and exits the worker
+    as soon as the driver is gone (killed with SIGKILL, say), so that no worker outlives its run.
+    A daemon thread polls the driver's pid (the worker's own parent is the fork server)."""
     import threading
+
+    if ready_dir is not None:
+        with open(os.path.join(ready_dir, str(os.getpid())), "w"):
+            pass
 
     def poll() -> None:
         while True:

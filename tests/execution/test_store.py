@@ -46,3 +46,29 @@ def test_bad_store_paths(tmp_path):
     blocker.write_text("x")
     with pytest.raises(MibenchError, match="cannot create its folder"):
         Store(blocker / "sub" / "s.sqlite")
+
+
+def test_experiment_tables_replace_by_key_and_round_trip(tmp_path):
+    import pandas as pd
+
+    rows = pd.DataFrame({"run": ["a", "a", "b"], "step": [1, 2, 1], "value": [0.5, 0.7, 1.5],
+                         "flag": [True, False, True]})
+    with Store(tmp_path / "s.sqlite") as db:
+        assert db.read_table("exp").empty
+        db.write_table("exp", rows, key=["run"])
+        db.write_table("exp", pd.DataFrame({"run": ["a"], "step": [9], "value": [2.0], "flag": [False]}), key=["run"])
+        back = db.read_table("exp")
+        with pytest.raises(ValueError, match="reserved"):
+            db.write_table("results", rows, key=["run"])
+        with pytest.raises(ValueError, match="plain identifier"):
+            db.write_table("x; DROP TABLE results", rows, key=["run"])
+    assert back.sort_values(["run", "step"]).values.tolist() == [["a", 9, 2.0, 0], ["b", 1, 1.5, 1]]
+
+
+def test_read_only_store_refuses_writes(tmp_path):
+    with Store(tmp_path / "s.sqlite") as db:
+        db.add(_row())
+    with Store(tmp_path / "s.sqlite", readonly=True) as db:
+        assert len(db.dataframe()) == 1
+        with pytest.raises(MibenchError, match="opened read-only"):
+            db.add(_row(seed=1))
