@@ -85,6 +85,7 @@ class AutoencoderKNN(Estimator):
             "then": f"{self.then}:k={self.k}",
             "code_dims": [int(codes[0].shape[1]), int(codes[1].shape[1])],
             "reconstruction_mse": mse,
+            "parameters": sum(m["parameters"] for m in mse.values()),
             "n_train": int(len(train)),
             "n_test": int(len(test)),
             "knn_info": knn_info,
@@ -97,7 +98,7 @@ class AutoencoderKNN(Estimator):
         if a.ndim == 2:
             a = standardize_train(a, train)
             if a.shape[1] <= self.latent_dim:
-                return a[test], {"compressed": False}
+                return a[test], {"compressed": False, "parameters": 0}
             net = MLPAutoencoder(a.shape[1], self.latent_dim, self.width or 64)
         else:
             s = a.shape[-1]
@@ -132,7 +133,9 @@ class AutoencoderKNN(Estimator):
                     err += float(((net.decoder(z) - b) ** 2).sum().item())
                     codes.append(z.double().cpu().numpy())
                 out[part] = (np.concatenate(codes), err / (len(idx) * data[0].numel()))
-        return out["test"][0], {"compressed": True, "train": out["train"][1], "test": out["test"][1]}
+        n_params = sum(p.numel() for p in net.parameters() if p.requires_grad)
+        return out["test"][0], {"compressed": True, "train": out["train"][1], "test": out["test"][1],
+                                "parameters": n_params}
 
 
 class MLPAutoencoder(nn.Module):

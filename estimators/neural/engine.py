@@ -167,6 +167,7 @@ def fit_estimate(est, x, y) -> tuple[float, dict[str, Any]]:
     info = {
         "device": str(device),
         "n_steps": step,
+        "parameters": sum(p.numel() for p in critic.parameters() if p.requires_grad),
         "stopped_early": stopped_early,
         "best_step": best_step,
         "train_seconds": seconds,

@@ -82,7 +82,8 @@ def _parser() -> argparse.ArgumentParser:
 
     lb = sub.add_parser("leaderboard", help="per-task metrics and the overall ranking")
     lb.add_argument("--store", required=True)
-    lb.add_argument("--format", default="md", choices=["md", "csv", "html"])
+    lb.add_argument("--format", default="md", choices=["md", "csv", "html", "latex"],
+                    help="md, csv (per-cell table), html, or latex (booktabs: mean +- std per task x estimator)")
     lb.add_argument("--out", help="file to write (default stdout)")
     lb.set_defaults(func=cmd_leaderboard)
 
@@ -209,7 +210,7 @@ def cmd_leaderboard(args) -> int:
     if args.out:
         _check_output_file(Path(args.out))
     with open_existing(args.store) as db:
-        text = render(db.dataframe(), args.format)
+        text = render(db.dataframe(), args.format, db.runs())
     if args.out:
         try:
             Path(args.out).write_text(text, encoding="utf-8")

@@ -82,7 +82,8 @@ def build_grid(tasks, suite, estimators, n, seeds, workers: int = 1) -> list[Cel
     jobs: dict[CellKey, CellJob] = {}
     for task in task_list:
         tblob = _blob(task, f"task {task.id!r}")
-        tmeta = {"task_family": task.family, "task_fingerprint": task.fingerprint,
+        tmeta = {"task_family": task.family, "task_fingerprint": task.fingerprint, "task_params": task.params,
+                 "dim_x": task.dim_x, "dim_y": task.dim_y, "is_image": task.is_image,
                  "truth": task.mutual_information, "truth_stderr": task.mi_stderr}
         for size in sizes:
             for seed in seed_list:
@@ -124,6 +125,24 @@ def package_versions() -> dict[str, Any]:
         except metadata.PackageNotFoundError:
             pass
     return out
+
+
+def machine() -> dict[str, Any]:
+    """Where a run ran: host, CPU, cores, memory and GPU (for the report's run table)."""
+    info: dict[str, Any] = {"host": platform.node(), "platform": platform.platform(), "cores": os.cpu_count()}
+    try:
+        with open("/proc/cpuinfo") as fh:
+            info["cpu"] = next((line.split(":", 1)[1].strip() for line in fh if line.startswith("model name")), None)
+    except OSError:
+        info["cpu"] = platform.processor() or None
+    try:
+        info["memory_gb"] = round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)
+    except (ValueError, OSError, AttributeError):
+        pass
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_available():
+        info["gpu"] = torch.cuda.get_device_name(0)
+    return info
 
 
 def _blob(obj, what: str) -> bytes:

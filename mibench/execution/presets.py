@@ -22,7 +22,9 @@ from mibench.core.registry import get_experiment, list_experiments
 
 PRESET_DIR = Path(__file__).resolve().parent.parent / "presets"
 _GRID_KEYS = {"suites", "tasks", "estimators", "n", "seeds", "timeout"}
-_KEYS = _GRID_KEYS | {"description", "tolerance", "grid"}
+#: a grid's league: the estimators ranked against each other on its cells (default: from the preset's name)
+_LEAGUE_KEY = "league"
+_KEYS = _GRID_KEYS | {"description", "tolerance", "grid", "name", _LEAGUE_KEY}
 
 
 def list_presets() -> list[str]:
@@ -59,12 +61,18 @@ def load_preset(name_or_path: str) -> dict[str, Any]:
         raise MibenchError(f"{where}: description must be a string")
     if "grid" in data and (not isinstance(data["grid"], list) or not all(isinstance(g, dict) for g in data["grid"])):
         raise MibenchError(f"{where}: grid must be a list of [[grid]] tables, got {data['grid']!r}")
+    for key in ("name", _LEAGUE_KEY):
+        if key in data and not (isinstance(data[key], str) and data[key]):
+            raise MibenchError(f"{where}: {key} must be a non-empty string")
+    data.setdefault("name", path.stem)
     for i, g in enumerate(data.get("grid", [])):
-        extra = set(g) - _GRID_KEYS
+        extra = set(g) - _GRID_KEYS - {_LEAGUE_KEY}
         if extra:
             raise MibenchError(f"{where}: [[grid]] {i + 1}: unknown key(s) {sorted(extra)}")
     for i, g in enumerate(grids(data)):
         _check_grid(g, f"{where}" + (f", [[grid]] {i + 1}" if "grid" in data else ""))
+        if not (isinstance(g[_LEAGUE_KEY], str) and g[_LEAGUE_KEY]):
+            raise MibenchError(f"{where}: league must be a non-empty string")
     if "tolerance" in data:
         check_tolerance(data["tolerance"], where)
     for name in experiments & set(data):
@@ -112,9 +120,15 @@ def check_tolerance(tol: Any, where: str) -> dict[str, float]:
 
 
 def grids(preset: dict[str, Any]) -> list[dict[str, Any]]:
-    """The preset's grids, each with the top-level defaults filled in."""
+    """The preset's grids, each with the top-level defaults filled in and its league named: the
+    grid's ``league``, else the preset's ``league`` or name (one grid) or "NAME: grid I"."""
     defaults = {k: v for k, v in preset.items() if k in _GRID_KEYS}
-    return [{**defaults, **g} for g in preset.get("grid", [])] or [defaults]
+    name = preset.get(_LEAGUE_KEY) or preset.get("name") or "preset"
+    tables = preset.get("grid", [])
+    if not tables:
+        return [{**defaults, _LEAGUE_KEY: name}]
+    return [{**defaults, _LEAGUE_KEY: f"{name}: grid {i + 1}" if len(tables) > 1 else name, **g}
+            for i, g in enumerate(tables)]
 
 
 def experiment_sections(preset: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -131,6 +145,7 @@ def run_kwargs(grid: dict[str, Any]) -> dict[str, Any]:
         "n": grid.get("n", [1000]),
         "seeds": grid.get("seeds", 5),
         "timeout": grid.get("timeout"),
+        "league": grid.get(_LEAGUE_KEY),
     }
 
 

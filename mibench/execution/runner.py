@@ -21,7 +21,7 @@ from mibench.core.errors import MibenchError
 from mibench.core.spec import Spec
 from mibench.core.task import Task
 from mibench.execution.executors import Executor, LocalExecutor, Progress, default_workers, refuse_worker_start
-from mibench.execution.grid import CellJob, build_grid, package_versions
+from mibench.execution.grid import CellJob, build_grid, machine, package_versions
 from mibench.execution.store import Store
 from mibench.execution.worker import now
 
@@ -42,6 +42,7 @@ def run(
     retry_failed: bool = False,
     executor: str | Executor = "local",
     address: str | None = None,
+    league: str | None = None,
 ) -> pd.DataFrame:
     """Run a grid and return its current rows (finished earlier or now) as a DataFrame.
 
@@ -55,6 +56,8 @@ def run(
         progress: show a tqdm bar (default: when stderr is a terminal).
         retry_failed: run again the cells stored as failed/timeout (their rows are kept, superseded).
         executor: ``"local"`` (process pool), ``"ray"`` (with ``address``), or an ``Executor`` object.
+        league: the name under which the grid's estimators are ranked against each other in reports
+            (presets name their grids; default: the grid itself, unnamed).
 
     ``result.attrs["cells"]`` counts the grid's cells: ``total``, ``done`` (skipped, already
     current), ``stale`` (recomputed because their task or configuration changed), ``computed``.
@@ -66,13 +69,15 @@ def run(
                             "put the call under `if __name__ == '__main__':`")
     executor = make_executor(executor, workers, address)
     grid = build_grid(tasks, suite, estimators, n, seeds, executor.workers)
+    if league is not None and not (isinstance(league, str) and league):
+        raise MibenchError(f"league must be a non-empty string, got {league!r}")
     if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0):
         raise MibenchError(f"timeout must be a positive number of seconds, got {timeout!r}")
     tmpdir = tempfile.mkdtemp(prefix="mibench-") if store is None else None
     try:
         path = os.path.join(tmpdir, "results.sqlite") if tmpdir else store
         with Store(path) as db:
-            frame, counts = _run_grid(grid, db, executor, timeout, progress, retry_failed)
+            frame, counts = _run_grid(grid, db, executor, timeout, progress, retry_failed, league)
     finally:
         if tmpdir:
             shutil.rmtree(tmpdir, ignore_errors=True)
@@ -92,7 +97,7 @@ def make_executor(executor: str | Executor, workers: int | None, address: str | 
     raise MibenchError(f"unknown executor {executor!r} (choose local or ray, or pass an Executor)")
 
 
-def _run_grid(grid: list[CellJob], db: Store, executor: Executor, timeout, progress, retry_failed):
+def _run_grid(grid: list[CellJob], db: Store, executor: Executor, timeout, progress, retry_failed, league):
     keys = {job.key for job in grid}
     if retry_failed:
         db.supersede(keys, failed_only=True)
@@ -109,7 +114,8 @@ def _run_grid(grid: list[CellJob], db: Store, executor: Executor, timeout, progr
         "tasks": sorted({j.task_id for j in grid}), "estimators": sorted({j.spec.text for j in grid}),
         "n": sorted({j.n for j in grid}), "seeds": sorted({j.seed for j in grid}),
         "workers": executor.workers, "timeout": timeout, "executor": executor.name, "cells": len(grid),
-        "skipped": counts["done"], "stale": stale, "versions": package_versions(),
+        "skipped": counts["done"], "stale": stale, "versions": package_versions(), "league": league,
+        "machine": machine(),
     })
     bar = Progress(len(todo), progress)
     try:

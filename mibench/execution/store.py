@@ -29,22 +29,27 @@ from mibench.core.errors import InfrastructureError, MibenchError
 
 SCHEMA_VERSION = 2
 COLUMNS = [
-    "task_id", "task_family", "truth", "truth_stderr", "task_fingerprint", "estimator", "estimator_name",
+    "task_id", "task_family", "truth", "truth_stderr", "task_fingerprint", "task_params", "dim_x", "dim_y", "is_image",
+    "estimator", "estimator_name",
     "config_hash", "config", "n", "seed", "estimate", "ci_low", "ci_high", "ci_level", "seconds", "cpu_seconds",
     "device", "peak_memory_mb", "status", "error", "info", "versions", "timestamp", "superseded",
 ]
-JSON_COLUMNS = ("config", "info", "versions")
+JSON_COLUMNS = ("task_params", "config", "info", "versions")
 #: the columns of a version-1 store (before fingerprints, intervals and supersession)
 _V1_COLUMNS = {"task_id", "task_family", "truth", "truth_stderr", "estimator", "estimator_name", "config_hash",
                "config", "n", "seed", "estimate", "seconds", "device", "peak_memory_mb", "status", "error", "info",
                "versions", "timestamp"}
+#: columns that schema version 2 gained after its first release (added to older version-2 stores)
+_ADDED_COLUMNS = {"task_params": "TEXT", "dim_x": "INTEGER", "dim_y": "INTEGER", "is_image": "INTEGER"}
 _RESERVED = {"results", "runs", "sqlite_sequence"}
 _BUSY_SECONDS = 30
 
 _RESULTS = """
 CREATE TABLE IF NOT EXISTS results (
     id INTEGER PRIMARY KEY,
-    task_id TEXT NOT NULL, task_fingerprint TEXT, task_family TEXT, truth REAL NOT NULL, truth_stderr REAL,
+    task_id TEXT NOT NULL, task_fingerprint TEXT, task_params TEXT, dim_x INTEGER, dim_y INTEGER, is_image INTEGER,
+    task_family TEXT,
+    truth REAL NOT NULL, truth_stderr REAL,
     estimator TEXT NOT NULL, estimator_name TEXT NOT NULL, config_hash TEXT NOT NULL, config TEXT,
     n INTEGER NOT NULL, seed INTEGER NOT NULL,
     estimate REAL, ci_low REAL, ci_high REAL, ci_level REAL, seconds REAL, cpu_seconds REAL, device TEXT,
@@ -132,6 +137,10 @@ class Store:
                     self._migrate_v1(cur)
                 for statement in (_RESULTS, _CURRENT, _RUNS):
                     cur.execute(statement)
+                have = {r[1] for r in cur.execute("PRAGMA table_info(results)")}
+                for column, kind in _ADDED_COLUMNS.items():  # columns added within schema version 2
+                    if column not in have:
+                        cur.execute(f"ALTER TABLE results ADD COLUMN {column} {kind}")
                 cur.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         except sqlite3.OperationalError as exc:
             raise self._locked_or(exc) from None

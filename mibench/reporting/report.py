@@ -13,11 +13,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from mibench.analysis.metrics import summarize
 from mibench.core.errors import MibenchError
 from mibench.core.registry import get_experiment, list_experiments
 from mibench.execution.store import open_existing
 from mibench.reporting import figures, html
-from mibench.reporting.tables import RANK_HEADERS, SUMMARY_HEADERS, tables
+from mibench.reporting.tables import RANK_HEADERS, RANK_NOTE, SUMMARY_HEADERS, league_html, league_tables, overall
 
 
 def build_report(store: str | Path, out: str | Path, experiment_rows: dict[str, pd.DataFrame] | None = None) -> Path:
@@ -42,7 +43,9 @@ def build_report(store: str | Path, out: str | Path, experiment_rows: dict[str, 
             section = get_experiment(name).report_section(db, figdir, (experiment_rows or {}).get(name))
             if section:
                 sections.append(section)
-    rank, summary = tables(rows)
+    summary = summarize(rows)
+    leagues = league_tables(rows, runs)
+    best = overall(rows)
     figs: list[tuple[Path, str]] = []
     ok_summary = summary.dropna(subset=["mean"])
     if not ok_summary.empty:
@@ -62,10 +65,14 @@ def build_report(store: str | Path, out: str | Path, experiment_rows: dict[str, 
         html.note(f"{len(rows)} cells: {int((rows.status == 'ok').sum())} ok, "
                   f"{int((rows.status != 'ok').sum())} failed or timed out; {rows.task_id.nunique()} tasks, "
                   f"{rows.estimator.nunique()} estimators. All MI values in nats, times in seconds."),
-        "<h2>Overall ranking</h2>",
-        html.note("Rank = mean rank of the mean absolute error over all (task, n) cells (an estimator with no "
-                  "successful seed in a cell takes the worst rank there); ties broken by mean MAE."),
-        html.table(rank.rename(columns=RANK_HEADERS)),
+        html.note(RANK_NOTE),
+    ]
+    for t in leagues:
+        parts += league_html(t)
+    if len(best):
+        parts += ["<h2>Overall ranking</h2>", html.note("Every estimator ran every cell of the store."),
+                  html.table(best.rename(columns=RANK_HEADERS))]
+    parts += [
         "<h2>Figures</h2>",
         *[html.figure(p, c) for p, c in figs],
         *sections,

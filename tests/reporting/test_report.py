@@ -40,7 +40,8 @@ def report(store, tmp_path_factory):
 def test_report_contents_and_escaping(report):
     text = report.read_text()
     assert NASTY not in text and "&lt;script&gt;window.__pwned=1&lt;/script&gt;" in text
-    for heading in ("Overall ranking", "Figures", "Leaderboards per family", "Failures", "Configuration and versions"):
+    assert ">League: run: gaussian, ksg, raising<" in text  # the run is a league; the injected row is not in it
+    for heading in ("Figures", "Leaderboards per family", "Failures", "Configuration and versions"):
         assert f">{heading}<" in text
     assert "RuntimeError: boom from the estimator" in text  # failure reasons are shown
     assert "MAE [nats]" in text and "time [s]" in text  # units in the tables
