@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from mibench.errors import MibenchError
@@ -55,6 +57,29 @@ CREATE TABLE IF NOT EXISTS staircase (
 def _plain(v):
     """NumPy scalars as Python numbers for sqlite3."""
     return v.item() if hasattr(v, "item") else v
+
+
+_OWN_TABLES = ("results", "runs", "staircase")
+_SCALARS = (str, bytes, int, float, bool, np.generic)
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _check_identifier(name, what: str) -> None:
+    if not isinstance(name, str) or not _IDENTIFIER.match(name) or name.lower().startswith("sqlite_"):
+        raise ValueError(f"{what} must be letters, digits and underscores (not starting with a digit or "
+                         f"sqlite_), got {name!r}")
+
+
+def _quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def _sql_type(column: pd.Series) -> str:
+    if pd.api.types.is_bool_dtype(column) or pd.api.types.is_integer_dtype(column):
+        return "INTEGER"
+    if pd.api.types.is_float_dtype(column):
+        return "REAL"
+    return "TEXT"
 
 
 class Store:
@@ -107,6 +132,55 @@ class Store:
         self._conn.executescript(_STAIRCASE_SCHEMA)
         return pd.read_sql_query("SELECT estimator, seed, dim, cubic, steps_per_level, step, true_mi, estimate "
                                  "FROM staircase ORDER BY estimator, seed, step", self._conn)
+
+    def write_table(self, name: str, rows: pd.DataFrame, key: list[str]) -> None:
+        """Store ``rows`` in the experiment table ``name``, in one transaction.
+
+        The table is created from the frame's columns when missing (INTEGER for integer and bool
+        columns, REAL for floats, TEXT otherwise); columns the table lacks are added. Stored rows
+        whose ``key`` values equal those of a new row are replaced. NaN is stored as NULL.
+        """
+        _check_identifier(name, "table name")
+        if name in _OWN_TABLES:
+            raise MibenchError(f"table {name!r} belongs to the store itself; choose another name")
+        if not isinstance(rows, pd.DataFrame):
+            raise TypeError(f"write_table: rows must be a pandas DataFrame, got {type(rows).__name__}")
+        columns = [str(c) for c in rows.columns]
+        if len(set(columns)) != len(columns):
+            raise ValueError(f"write_table({name!r}): duplicate column names in {columns}")
+        key = list(key)
+        missing = [k for k in key if k not in columns]
+        if not key or missing:
+            raise ValueError(f"write_table({name!r}): key columns {missing or key} are not columns of the rows "
+                             f"({columns})")
+        if rows.duplicated(subset=key).any():
+            raise ValueError(f"write_table({name!r}): several rows share the same key {key}")
+        types = {c: _sql_type(rows[c]) for c in columns}
+        for c in columns:
+            odd = [v for v in rows[c] if not isinstance(v, _SCALARS) and not pd.isna(v)] if types[c] == "TEXT" else []
+            if odd:
+                raise TypeError(f"write_table({name!r}): column {c!r} holds a {type(odd[0]).__name__} value; "
+                                "only numbers, strings and missing values can be stored")
+        cells = rows.astype(object).where(rows.notna(), None)
+        values = [tuple(_plain(v) for v in r) for r in cells.itertuples(index=False)]
+        keys = [tuple(_plain(v) for v in r) for r in cells[key].itertuples(index=False)]
+        q = _quote
+        with self._transaction() as cur:
+            cur.execute(f"CREATE TABLE IF NOT EXISTS {q(name)} ({', '.join(f'{q(c)} {types[c]}' for c in columns)})")
+            present = {r[1] for r in cur.execute(f"PRAGMA table_info({q(name)})")}
+            for c in columns:
+                if c not in present:
+                    cur.execute(f"ALTER TABLE {q(name)} ADD COLUMN {q(c)} {types[c]}")
+            cur.executemany(f"DELETE FROM {q(name)} WHERE {' AND '.join(f'{q(k)} IS ?' for k in key)}", keys)
+            cur.executemany(f"INSERT INTO {q(name)} ({', '.join(map(q, columns))}) "
+                            f"VALUES ({', '.join('?' * len(columns))})", values)
+
+    def read_table(self, name: str) -> pd.DataFrame:
+        """Every row of the experiment table ``name`` in insertion order (an empty frame if it does not exist)."""
+        _check_identifier(name, "table name")
+        if not self._conn.execute(f"PRAGMA table_info({_quote(name)})").fetchall():
+            return pd.DataFrame()
+        return pd.read_sql_query(f"SELECT * FROM {_quote(name)} ORDER BY rowid", self._conn)
 
     def __enter__(self) -> Store:
         return self
