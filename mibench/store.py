@@ -138,7 +138,8 @@ class Store:
 
         The table is created from the frame's columns when missing (INTEGER for integer and bool
         columns, REAL for floats, TEXT otherwise); columns the table lacks are added. Stored rows
-        whose ``key`` values equal those of a new row are replaced. NaN is stored as NULL.
+        whose ``key`` values equal those of a new row are replaced. NaN is stored as NULL. An empty
+        frame writes nothing (and creates no table, whose column types it could not tell).
         """
         _check_identifier(name, "table name")
         if name in _OWN_TABLES:
@@ -153,6 +154,8 @@ class Store:
         if not key or missing:
             raise ValueError(f"write_table({name!r}): key columns {missing or key} are not columns of the rows "
                              f"({columns})")
+        if rows.empty:
+            return
         if rows.duplicated(subset=key).any():
             raise ValueError(f"write_table({name!r}): several rows share the same key {key}")
         types = {c: _sql_type(rows[c]) for c in columns}

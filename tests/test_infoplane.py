@@ -51,6 +51,8 @@ def trained(one_torch_thread, store_path):
 def test_write_table_creates_replaces_and_extends(tmp_path):
     with Store(tmp_path / "s.sqlite") as db:
         assert db.read_table("things").empty
+        db.write_table("things", pd.DataFrame(columns=["run", "epoch"]), key=["run", "epoch"])
+        assert db.read_table("things").empty  # nothing written, no table created
         db.write_table("things", pd.DataFrame({"run": ["a", "a"], "epoch": [0, 1], "v": [1.5, np.nan],
                                                "ok": [True, False]}), key=["run", "epoch"])
         db.write_table("things", pd.DataFrame({"run": ["a", "b"], "epoch": [1, 1], "v": [3.0, 4.0], "ok": [True, True],
@@ -134,7 +136,8 @@ def test_fano_bound_ends():
 def test_error_bars_interpolate_in_the_mean_estimate():
     rows = []
     for truth, est in ((1.0, [0.9, 1.1]), (5.0, [2.0, 3.0]), (10.0, [2.0, 3.0])):  # saturates above 5
-        rows += [{"estimator": "e", "quantity": "i_xl", "truth": truth, "estimate": v} for v in est]
+        rows += [{"estimator": "e", "quantity": "i_xl", "task_id": f"t-{truth}", "truth": truth, "estimate": v}
+                 for v in est]
     val = pd.DataFrame(rows)
     rmse1 = 0.1  # the 5-nat level (rmse 2.55) has the same mean estimate as the 10-nat one: the larger wins
     rmse10 = math.sqrt((8.0**2 + 7.0**2) / 2)
@@ -235,6 +238,20 @@ def test_failing_estimator_becomes_error_rows(one_torch_thread, toy_estimators):
     assert r["i_xl"].isna().all() and r["error"].str.contains("boom|Error").all()
 
 
+def test_autoencoder_compression(one_torch_thread):
+    """compression=ae: X, every layer and the validation images go through the ae estimator's MLP
+    autoencoder (trained on the training rows); codes have dim columns."""
+    x, labels = small_digits(20)
+    codes = measure.compress(x, np.arange(100), np.arange(100, 200), method="ae", dim=2, seed=0, ae_steps=20)
+    assert codes.shape == (100, 2) and np.isfinite(codes).all()
+    res = infoplane.run("ksg", (x, labels), epochs=1, compression="ae", dim=2, ae_steps=20, validation_seeds=1)
+    assert res.rows["code_dim"].tolist() == [2] * 10 and res.rows["error"].isna().all()
+    # codes of dimension 2 are validated on the bumps (latent dimension 2), not the rectangles
+    assert {"image-gauss-16-1.0", "labelled-gauss-16-10-2"} <= set(res.validation["task_id"])
+    assert not any("rect" in t for t in res.validation["task_id"])
+    assert np.isfinite(res.rows["i_xl_err"]).all()
+
+
 @pytest.mark.parametrize("data, kw, match", [
     ((np.zeros((30, 8, 8)), np.zeros(30)), {}, "single class"),
     ((np.zeros((30, 5)), np.arange(30) % 2), {"architecture": "cnn"}, "needs images"),
@@ -273,7 +290,8 @@ def test_cli_writes_csv_figures_and_store(tmp_path, one_torch_thread, capsys):
     assert len(pd.read_csv(out / "infoplane_validation.csv"))
     html = infoplane.report_section(store)
     assert "<h2>Information plane</h2>" in html and html.count("data:image/png;base64,") == 2
-    assert "labelled-rect" not in html and "i_ly" in html  # the validation summary table
+    # the validation summary (one row per level, named by family), not the cells of each task and seed
+    assert "labelled-rect-16-10" in html and "labelled-rect-16-10-2.5" not in html
 
 
 def test_cli_errors_are_one_line(tmp_path, capsys):

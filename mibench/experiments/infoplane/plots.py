@@ -98,10 +98,12 @@ def curves(rows: pd.DataFrame) -> plt.Figure:
 
 def validation_plot(summary: pd.DataFrame) -> plt.Figure:
     """Mean estimate (bars: RMSE) against the true MI of the validation tasks, per quantity."""
-    quantities = [("i_xl", "I(X; L) pipeline: image pairs"), ("i_ly", "I(L; Y) pipeline: labelled bumps")]
+    quantities = [("i_xl", "I(X; L) pipeline"), ("i_ly", "I(L; Y) pipeline")]
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.6))
     for ax, (q, title) in zip(axes, quantities):
         part = summary[summary["quantity"] == q]
+        families = ", ".join(sorted(set(part["tasks"]) - {""}))
+        title = f"{title}: {families}" if families else title
         for est, g in part.groupby("estimator", sort=False):
             g = g.sort_values("truth")
             ax.errorbar(g["truth"], g["mean"], yerr=g["rmse"], fmt="o-", ms=4, capsize=3, label=est)
@@ -109,7 +111,8 @@ def validation_plot(summary: pd.DataFrame) -> plt.Figure:
         ax.plot([0, top], [0, top], color="0.3", ls="--", lw=1, label="identity")
         ax.set(title=title, xlabel="true MI [nats]", ylabel="mean estimate [nats]")
         ax.legend(fontsize=8)
-    fig.suptitle("Validation of compression + estimator (bars: RMSE over seeds and families)", fontsize=12)
+    fig.suptitle("Validation of compression + estimator on images with known MI (bars: RMSE over seeds)",
+                 fontsize=12)
     fig.tight_layout()
     return fig
 

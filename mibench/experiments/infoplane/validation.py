@@ -141,19 +141,19 @@ def n_validation_cells(dim: int, seeds: int) -> int:
 
 
 def summary(validation: pd.DataFrame) -> pd.DataFrame:
-    """Per (estimator, quantity, truth level): mean estimate, bias, std, RMSE over seeds (and image families)."""
+    """Per (estimator, quantity, truth level): the task family, mean estimate, bias, std and RMSE over seeds."""
     ok = validation.dropna(subset=["estimate"]).copy()
     ok["sq"] = (ok["estimate"] - ok["truth"]) ** 2
     ok["level"] = ok["truth"].round(6)
+    ok["tasks"] = ok["task_id"].str.rsplit("-", n=1).str[0]  # the family: the id without its level
     g = ok.groupby(["estimator", "quantity", "level"])
-    out = g.agg(truth=("truth", "mean"), mean=("estimate", "mean"), std=("estimate", "std"), mse=("sq", "mean"),
-                cells=("estimate", "size")).reset_index()
+    out = g.agg(tasks=("tasks", "first"), truth=("truth", "mean"), mean=("estimate", "mean"),
+                std=("estimate", "std"), mse=("sq", "mean"), cells=("estimate", "size")).reset_index()
     out["bias"] = out["mean"] - out["truth"]
     out["rmse"] = np.sqrt(out.pop("mse"))
     failed = validation[validation["estimate"].isna()].groupby(["estimator", "quantity"]).size()
     out["failed"] = [int(failed.get((e, q), 0)) for e, q in zip(out["estimator"], out["quantity"])]
-    return out.drop(columns="level")[["estimator", "quantity", "truth", "mean", "bias", "std", "rmse", "cells",
-                                      "failed"]]
+    return out[["estimator", "quantity", "tasks", "truth", "mean", "bias", "std", "rmse", "cells", "failed"]]
 
 
 def error_bars(validation: pd.DataFrame, estimator: str, quantity: str, values) -> np.ndarray:
