@@ -13,8 +13,9 @@ I(L; Y) for a discrete label Y:
   are never given one.
 - every other estimator gets I(L; onehot(Y)) through ``call_estimator``, the label coded as K - 1
   indicator columns (a bijection of the label that keeps the covariance non-singular). For ``ksg``
-  this is Ross's (2014) nearest-neighbour estimator for a discrete variable: the k-th joint
-  neighbour lies in the point's own class and the label counts are the class sizes.
+  this is Ross's (2014) nearest-neighbour estimator for a discrete variable whenever the k-th
+  neighbour is nearer than the distance between two classes' one-hot vectors: the k-th joint neighbour then
+  lies in the point's own class and the label counts are the class sizes.
 
 A failing estimate becomes NaN with its error text (the run goes on).
 """
