@@ -225,6 +225,12 @@ def test_store_rows_and_validation_reuse(trained, store_path):
     assert val["estimator"].value_counts().to_dict() == {"wkl": len(val) // 2, "ksg": len(val) // 2}
 
 
+def test_report_section_from_a_result(trained):
+    html = infoplane.report_section(trained)
+    assert html.count("data:image/png;base64,") == 2 and "labelled-rect-16-10" in html
+    assert html.count("<h3>") == 1 and "wkl, ksg" in html
+
+
 def test_same_seed_same_rows(one_torch_thread):
     data = small_digits(20)
     kw = dict(epochs=2, eval_every=1, validation_seeds=0)
