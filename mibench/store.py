@@ -179,11 +179,17 @@ class Store:
                             f"VALUES ({', '.join('?' * len(columns))})", values)
 
     def read_table(self, name: str) -> pd.DataFrame:
-        """Every row of the experiment table ``name`` in insertion order (an empty frame if it does not exist)."""
+        """Every row of the experiment table ``name`` in insertion order (an empty frame if it does not
+        exist); numeric columns come back numeric (NULL as NaN), also when every value is NULL."""
         _check_identifier(name, "table name")
-        if not self._conn.execute(f"PRAGMA table_info({_quote(name)})").fetchall():
+        info = self._conn.execute(f"PRAGMA table_info({_quote(name)})").fetchall()
+        if not info:
             return pd.DataFrame()
-        return pd.read_sql_query(f"SELECT * FROM {_quote(name)} ORDER BY rowid", self._conn)
+        frame = pd.read_sql_query(f"SELECT * FROM {_quote(name)} ORDER BY rowid", self._conn)
+        for _, col, decl, *_ in info:
+            if decl in ("REAL", "INTEGER"):  # a column of NULLs would come back as objects
+                frame[col] = pd.to_numeric(frame[col])
+        return frame
 
     def __enter__(self) -> Store:
         return self

@@ -62,6 +62,9 @@ def test_write_table_creates_replaces_and_extends(tmp_path):
     assert got["v"].iloc[0] == 1.5 and got["v"].iloc[1] == 3.0  # replaced, NaN gone
     assert got["note"].isna().iloc[0] and got["note"].iloc[2] == "y"  # column added for later rows
     assert got["ok"].tolist() == [1, 1, 1]
+    with Store(tmp_path / "s.sqlite") as db:
+        db.write_table("nulls", pd.DataFrame({"k": [1, 2], "v": [np.nan, np.nan]}), key=["k"])
+        assert db.read_table("nulls")["v"].dtype == np.float64  # NULLs of a REAL column read as NaN
 
 
 def test_write_table_is_one_transaction(tmp_path):
@@ -308,6 +311,30 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
     assert capsys.readouterr().err.startswith("mibench: error: cannot read")
     assert infoplane.main(_args("--estimator", "nope", "--epochs", "0", "--quiet")) == 2
     assert "unknown estimator 'nope'" in capsys.readouterr().err
+
+
+def test_experiment_object_preset_and_report(tmp_path, one_torch_thread, monkeypatch):
+    exp = infoplane.EXPERIMENT
+    assert (exp.name, exp.table) == ("infoplane", "infoplane")
+    with pytest.raises(MibenchError, match="unknown key"):
+        exp.parse_preset({"epoch": 3}, "[infoplane]")
+    with pytest.raises(MibenchError, match="estimators must be a list"):
+        exp.parse_preset({"estimators": "ksg"}, "[infoplane]")
+    with pytest.raises(MibenchError, match="sigma"):
+        exp.parse_preset({"sigma": "big"}, "[infoplane]")
+    store = tmp_path / "s.sqlite"
+    cfg = {"estimators": ["ksg"], "epochs": 1, "validation_seeds": 0}
+    exp.run_preset(cfg, str(store))
+    with Store(store) as db:
+        first = db.read_table(infoplane.TABLE)
+    assert len(first) == 10  # epochs 0 and 1, five layers
+    monkeypatch.setattr(infoplane.experiment, "run", lambda *a, **k: pytest.fail("ran again"))
+    exp.run_preset(cfg, str(store))  # already stored: nothing runs
+    with Store(store) as db:
+        html = exp.report_section(db, tmp_path / "figs")
+        assert exp.report_section(db, tmp_path / "figs", rows=pd.DataFrame()) is None
+    assert "<h2>Information plane</h2>" in html
+    assert len(list((tmp_path / "figs").glob("infoplane_*_plane.png"))) == 1
 
 
 def test_report_section_without_rows(tmp_path):

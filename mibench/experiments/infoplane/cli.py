@@ -44,13 +44,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     """Run the experiment; print the last epoch per layer and the validation summary. Errors: one line, exit 2."""
     try:
-        return _main(args)
+        return run_from_args(args)
     except MibenchError as exc:
         print(f"mibench: error: {exc}", file=sys.stderr)
         return 2
 
 
-def _main(args) -> int:
+def run_from_args(args: argparse.Namespace) -> int:
+    """``main`` without the error handling: user errors raise ``MibenchError``."""
     from .experiment import run
 
     data = _load(args.data) if args.data else None

@@ -112,21 +112,7 @@ def _run(cfg, estimators, data, store, out, progress) -> InfoplaneResult:
     import torch
 
     specs, ests = _estimators(estimators)
-    x, labels, source = _data(data)
-    classes, y = np.unique(labels, return_inverse=True)
-    if len(classes) < 2:
-        raise MibenchError("infoplane: the labels have a single class; I(L; Y) needs at least two")
-    arch = cfg["architecture"]
-    if arch == "auto":
-        arch = "cnn" if x.ndim == 4 else "mlp"
-    if arch == "cnn" and (x.ndim != 4 or min(x.shape[2:]) < 8):
-        raise MibenchError(f"infoplane: architecture cnn needs images of at least 8 x 8, got data of shape {x.shape} "
-                           "(use architecture=mlp for vectors)")
-    train, test = _split(y, cfg["test_fraction"], cfg["seed"])
-    data_hash = hashlib.sha256(np.ascontiguousarray(x).tobytes() + np.ascontiguousarray(y).tobytes()).hexdigest()
-    cfg.update(architecture=arch, data=source, data_hash=data_hash[:12], n=len(x), n_train=len(train),
-               n_test=len(test), n_classes=len(classes))
-    run_id = _digest({k: v for k, v in cfg.items() if k not in ("validation_seeds", "progress")})
+    x, y, train, test, cfg, run_id = prepare(cfg, data)
     val_cfg = {k: cfg[k] for k in ("compression", "dim", "ae_steps", "validation_seeds", "n_train", "n_test",
                                    "n_classes")}
     validation_id = _digest(val_cfg)
@@ -140,7 +126,8 @@ def _run(cfg, estimators, data, store, out, progress) -> InfoplaneResult:
     scale = float(x[train].std()) or 1.0
     xt = torch.from_numpy(((x - x[train].mean()) / scale).astype(np.float32))
     yt = torch.from_numpy(y.astype(np.int64))
-    net = network.build_network(arch, x.shape[1:], len(classes), sigma=cfg["sigma"], mode=cfg["noise"],
+    net = network.build_network(cfg["architecture"], x.shape[1:], cfg["n_classes"], sigma=cfg["sigma"],
+                                mode=cfg["noise"],
                                 dropout=cfg["dropout"], widths=cfg["widths"], seed=cfg["seed"])
     opt = torch.optim.Adam(net.parameters(), lr=cfg["lr"])
     x_codes = measure.compress(x, train, test, method=cfg["compression"], dim=cfg["dim"], seed=cfg["seed"],
@@ -184,6 +171,29 @@ def _run(cfg, estimators, data, store, out, progress) -> InfoplaneResult:
     if out is not None:
         write_outputs(result, out)
     return result
+
+
+def prepare(cfg: dict, data) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict, str]:
+    """Checked data, integer labels, the stratified split, the completed configuration and its
+    ``run_id`` (a digest of everything that determines the training run and its measurements,
+    the data's contents included, not the estimators)."""
+    x, labels, source = _data(data)
+    classes, y = np.unique(labels, return_inverse=True)
+    if len(classes) < 2:
+        raise MibenchError("infoplane: the labels have a single class; I(L; Y) needs at least two")
+    cfg = dict(cfg)
+    arch = cfg["architecture"]
+    if arch == "auto":
+        arch = "cnn" if x.ndim == 4 else "mlp"
+    if arch == "cnn" and (x.ndim != 4 or min(x.shape[2:]) < 8):
+        raise MibenchError(f"infoplane: architecture cnn needs images of at least 8 x 8, got data of shape {x.shape} "
+                           "(use architecture=mlp for vectors)")
+    train, test = _split(y, cfg["test_fraction"], cfg["seed"])
+    data_hash = hashlib.sha256(np.ascontiguousarray(x).tobytes() + np.ascontiguousarray(y).tobytes()).hexdigest()
+    cfg.update(architecture=arch, data=source, data_hash=data_hash[:12], n=len(x), n_train=len(train),
+               n_test=len(test), n_classes=len(classes))
+    run_id = _digest({k: v for k, v in cfg.items() if k != "validation_seeds"})
+    return x, y, train, test, cfg, run_id
 
 
 def _measure_epoch(net, xt, y, train, test, x_codes, ests, cfg, epoch, loss, label_entropy) -> list[dict]:

@@ -17,10 +17,11 @@ from .experiment import TABLE, VALIDATION_TABLE, InfoplaneResult
 _SHOWN = ["layer", "i_xl", "i_xl_err", "i_ly", "i_ly_err", "train_acc", "test_acc", "fano_bound"]
 
 
-def report_section(source) -> str:
+def report_section(source, figdir=None) -> str:
     """HTML for the report: per stored run, the information plane, the curves, the last epoch's
-    values and the validation summary. ``source``: a store path, an ``InfoplaneResult``, or the rows
-    (a DataFrame as ``run`` returns; no validation table then). Empty string when there are no rows."""
+    values and the validation summary. ``source``: a store path, an open store, an
+    ``InfoplaneResult``, or the rows (a DataFrame as ``run`` returns; no validation table then).
+    Figures are embedded; ``figdir`` keeps their PNG and SVG files too. Empty string without rows."""
     rows, val = _load(source)
     if rows.empty:
         return ""
@@ -30,6 +31,7 @@ def report_section(source) -> str:
              "RMSE of the same compression + estimator pipeline on images with known MI at the same dimensions "
              "and sample size, interpolated at the measured value.</p>"]
     with tempfile.TemporaryDirectory() as tmp:
+        where = Path(tmp if figdir is None else figdir)
         for run_id, part in rows.groupby("run_id", sort=False):
             ests = ", ".join(html.escape(str(e)) for e in dict.fromkeys(part["estimator"]))
             parts.append(f"<h3>Run {html.escape(str(run_id))}: {ests}</h3>")
@@ -37,7 +39,7 @@ def report_section(source) -> str:
                 ("plane", plots.information_plane(part), "Information plane per layer, coloured by epoch."),
                 ("curves", plots.curves(part), "I(X; L), I(L; Y) and accuracy against the epoch."),
             ):
-                png = plots.figures.save(fig, Path(tmp) / f"{run_id}_{name}")[0]
+                png = plots.figures.save(fig, where / f"infoplane_{run_id}_{name}")[0]
                 parts.append(_img(png, caption))
             last = part[part["epoch"] == part["epoch"].max()]
             parts.append(f"<p class='note'>Epoch {int(last['epoch'].iloc[0])}.</p>")
@@ -57,10 +59,12 @@ def _load(source) -> tuple[pd.DataFrame, pd.DataFrame | None]:
         return source.rows, source.validation.assign(validation_id=source.config.get("validation_id"))
     if isinstance(source, pd.DataFrame):
         return source, None
+    if hasattr(source, "read_table"):  # an open store
+        return source.read_table(TABLE), source.read_table(VALIDATION_TABLE)
     if isinstance(source, (str, os.PathLike)):
         from mibench.store import open_existing
 
         with open_existing(source) as db:
             return db.read_table(TABLE), db.read_table(VALIDATION_TABLE)
-    raise TypeError(f"report_section: expected a store path, an InfoplaneResult or a DataFrame, "
+    raise TypeError(f"report_section: expected a store (path or open), an InfoplaneResult or a DataFrame, "
                     f"got {type(source).__name__}")
