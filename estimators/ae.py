@@ -73,12 +73,10 @@ class AutoencoderKNN(Estimator):
         train, test = split_indices(len(x), self.test_fraction, self.seed, min_each=self.k + 2, name="ae")
         t0 = time.perf_counter()
         codes, mse = [], {}
-        with torch.random.fork_rng(devices=[dev.index or 0] if dev.type == "cuda" else []):
-            for label, a, salt in (("x", x, 1), ("y", y, 2)):
-                torch.manual_seed(self.seed * 1000 + salt)
-                c, m = self._encode(a, train, test, dev, salt)
-                codes.append(c)
-                mse[label] = m
+        for label, a, salt in (("x", x, 1), ("y", y, 2)):
+            c, m = self.encode(a, train, test, salt=salt)
+            codes.append(c)
+            mse[label] = m
         value, knn_info = mibench.call_estimator(knn, codes[0], codes[1])
         info = {
             "device": str(dev),
@@ -92,6 +90,16 @@ class AutoencoderKNN(Estimator):
             "seconds": time.perf_counter() - t0,
         }
         return value, info
+
+    def encode(self, a, train, test, *, salt: int = 1) -> tuple[np.ndarray, dict]:
+        """Compress one variable: an autoencoder fit on the rows ``train`` of ``a`` (vectors (n, d) or
+        images (n, 1, h, w)); returns the codes (float64) of the rows ``test`` and the reconstruction
+        errors. Seeded by the estimator's seed and ``salt`` (local to this call); the public hook the
+        information-plane experiment compresses layers with."""
+        dev = torch.device(resolve_device(self.device))
+        with torch.random.fork_rng(devices=[dev.index or 0] if dev.type == "cuda" else []):
+            torch.manual_seed(self.seed * 1000 + salt)  # initial weights (restored afterwards)
+            return self._encode(np.asarray(a), np.asarray(train), np.asarray(test), dev, salt)
 
     def _encode(self, a, train, test, dev, salt):
         """Held-out codes (float64) of one variable and its reconstruction errors."""

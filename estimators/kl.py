@@ -68,6 +68,30 @@ class _KLBase(Estimator):
         return dists, info
 
 
+    def entropy(self, a) -> float:
+        """Differential entropy H(A) of a sample (n, d) in nats, by the same k-NN rule as the MI.
+
+        For quantities built from entropies, such as I(L; Y) = H(L) - sum_y p(y) H(L | Y = y) for a
+        discrete label (the information-plane experiment). ``standardize`` is undone (the log
+        standard deviations are added back), so entropies of different subsets are comparable;
+        duplicate points follow the same jitter rule as ``estimate``.
+        """
+        a, _ = validate_xy(a, a, min_samples=2, allow_constant=not self.standardize, name=self.name)
+        shift = 0.0
+        if self.standardize:
+            shift = float(np.sum(np.log(a.std(axis=0))))
+            a = standardize(a)
+        k = self._neighbours(a.shape[1])
+        if len(a) <= k:
+            raise ValueError(f"{self.name}: entropy needs more than {k} samples, got {len(a)}")
+        d = knn_distances(a, k, self.metric)
+        if np.any(d[:, self._first_used(k) - 1] == 0):
+            a, _ = jitter_duplicates(a, a[:, :1], self.jitter, self.seed, stacklevel=2,
+                                     problem=f"{self.name}: points with zero neighbour distance (log 0)")
+            d = knn_distances(a, k, self.metric)
+        return self._entropy(a.shape[1], len(a), d) + shift
+
+
 class KozachenkoLeonenko(_KLBase):
     """I = H(X) + H(Y) - H(X, Y), each entropy by Kozachenko–Leonenko (Kraskov et al. 2004, eq. 20).
 
@@ -95,11 +119,19 @@ class KozachenkoLeonenko(_KLBase):
         x, y = self._prepare(x, y, self.k + 1)
         n = len(x)
         dists, info = self._distances(x, y, self.k, self.k)
-        h = []
-        for dim, d in zip((x.shape[1], y.shape[1], x.shape[1] + y.shape[1]), dists):
-            h.append(digamma(n) - digamma(self.k) + log_unit_ball(dim, self.metric) + dim * np.mean(np.log(d[:, -1])))
+        h = [self._entropy(dim, n, d) for dim, d in zip((x.shape[1], y.shape[1], x.shape[1] + y.shape[1]), dists)]
         info.update({"h_x": float(h[0]), "h_y": float(h[1]), "h_xy": float(h[2])})
         return float(h[0] + h[1] - h[2]), info
+
+    def _neighbours(self, dim: int) -> int:
+        return self.k
+
+    def _first_used(self, k: int) -> int:
+        return k
+
+    def _entropy(self, dim: int, n: int, d: np.ndarray) -> float:
+        """KL entropy of a block of dimension ``dim`` from its (n, k) neighbour distances."""
+        return float(digamma(n) - digamma(self.k) + log_unit_ball(dim, self.metric) + dim * np.mean(np.log(d[:, -1])))
 
 
 def wkl_weights(d: int, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -166,11 +198,30 @@ class WeightedKozachenkoLeonenko(_KLBase):
         dists, info = self._distances(x, y, kmax, 1)
         h = []
         for label, dim, d in zip(("x", "y", "xy"), (x.shape[1], y.shape[1], x.shape[1] + y.shape[1]), dists):
-            keff = max(self.k, dim) if dim >= 4 else self.k
-            support, w = wkl_weights(dim, keff)
-            logxi = (-digamma(support)[None, :] + log_unit_ball(dim, self.metric) + math.log(n - 1)
-                     + dim * np.log(d[:, support - 1]))
-            h.append(float(np.mean(logxi @ w)))
+            h.append(self._entropy(dim, n, d))
+            support, w = wkl_weights(dim, self._neighbours(dim))
             info[f"weights_{label}"] = dict(zip(support.tolist(), w.tolist()))
         info.update({"h_x": h[0], "h_y": h[1], "h_xy": h[2]})
         return h[0] + h[1] - h[2], info
+
+    def entropy(self, a) -> float:
+        dim = np.shape(a)[1] if np.ndim(a) == 2 else None
+        if dim is not None and dim > self.MAX_DIM:
+            raise ValueError(f"wkl: dimension {dim} is above its limit of {self.MAX_DIM} (the weighted estimator "
+                             "is numerically unstable in high dimension; use kl)")
+        return super().entropy(a)
+
+    entropy.__doc__ = _KLBase.entropy.__doc__
+
+    def _neighbours(self, dim: int) -> int:
+        return max(self.k, dim) if dim >= 4 else self.k
+
+    def _first_used(self, k: int) -> int:
+        return 1
+
+    def _entropy(self, dim: int, n: int, d: np.ndarray) -> float:
+        """Weighted KL entropy of a block of dimension ``dim`` from its neighbour distances (n, >= k_eff)."""
+        support, w = wkl_weights(dim, self._neighbours(dim))
+        logxi = (-digamma(support)[None, :] + log_unit_ball(dim, self.metric) + math.log(n - 1)
+                 + dim * np.log(d[:, support - 1]))
+        return float(np.mean(logxi @ w))

@@ -27,10 +27,14 @@ class Experiment(Protocol):
     def main(self, args: argparse.Namespace) -> int:
         """Run from parsed options (user errors raise ``MibenchError``); returns an exit code."""
 
-    def from_preset(self, config: dict[str, Any], store: str) -> None:
+    def parse_preset(self, config: dict[str, Any], where: str) -> Any:
+        """Check a preset's ``[NAME]`` table (``where`` names it in messages; raise ``MibenchError``)
+        and return the options it sets; called when the preset is loaded, before anything runs."""
+
+    def run_preset(self, config: dict[str, Any], store: str) -> None:
         """Run the experiment as a preset's ``[NAME]`` table asks, into the store (``mibench bench``);
         what the store already holds is not run again."""
 
-    def report_section(self, store: Any, figdir: Any) -> str | None:
-        """HTML for ``mibench report`` from an open store (figures written under ``figdir``), or None
-        when the store has no rows of this experiment."""
+    def report_section(self, store: Any, figdir: Any, rows: Any = None) -> str | None:
+        """HTML for ``mibench report`` from an open store (figures written under ``figdir``; ``rows``
+        replace the store's rows when given), or None when there are no rows of this experiment."""

@@ -23,6 +23,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from mibench.core.errors import InfrastructureError, MibenchError
@@ -235,37 +236,60 @@ class Store:
     # ---- experiment tables ------------------------------------------------------------------
 
     def write_table(self, name: str, rows: pd.DataFrame, key: list[str]) -> None:
-        """Store an experiment's rows in table ``name`` (created from the frame's columns, new columns
-        added), replacing earlier rows with the same values of the ``key`` columns; one transaction."""
+        """Store an experiment's ``rows`` in table ``name``, in one transaction.
+
+        The table is created from the frame's columns when missing (INTEGER for integer and bool
+        columns, REAL for floats, TEXT otherwise); columns the table lacks are added. Stored rows
+        whose ``key`` values equal those of a new row are replaced (a key may group many rows, e.g.
+        the steps of one run). NaN is stored as NULL. An empty
+        frame writes nothing (and creates no table, whose column types it could not tell).
+        """
         self._check_table_name(name)
-        missing = [k for k in key if k not in rows.columns]
-        if missing:
-            raise ValueError(f"table {name}: key column(s) {missing} not in the rows")
-        for c in rows.columns:
+        if not isinstance(rows, pd.DataFrame):
+            raise TypeError(f"write_table: rows must be a pandas DataFrame, got {type(rows).__name__}")
+        columns = [str(c) for c in rows.columns]
+        for c in columns:
             _check_identifier(c, "column")
+        if len(set(columns)) != len(columns):
+            raise ValueError(f"write_table({name!r}): duplicate column names in {columns}")
+        key = list(key)
+        missing = [k for k in key if k not in columns]
+        if not key or missing:
+            raise ValueError(f"write_table({name!r}): key column(s) {missing or key} not in the rows ({columns})")
+        if rows.empty:
+            return
+        types = {c: _affinity(rows[c]) for c in columns}
+        for c in columns:
+            odd = [v for v in rows[c] if not isinstance(v, _SCALARS) and not pd.isna(v)] if types[c] == "TEXT" else []
+            if odd:
+                raise TypeError(f"write_table({name!r}): column {c!r} holds a {type(odd[0]).__name__} value; "
+                                "only numbers, strings and missing values can be stored")
+        cells = rows.astype(object).where(rows.notna(), None)
+        values = [tuple(_plain(v) for v in r) for r in cells.itertuples(index=False)]
+        keys = [tuple(_plain(v) for v in r) for r in cells[key].itertuples(index=False)]
         with self._transaction() as cur:
-            have = {r[1] for r in cur.execute(f'PRAGMA table_info("{name}")')}
-            if not have:
-                cols = ", ".join(f'"{c}" {_affinity(rows[c])}' for c in rows.columns)
-                cur.execute(f'CREATE TABLE "{name}" (id INTEGER PRIMARY KEY, {cols})')
-            else:
-                for c in rows.columns:
-                    if c not in have:
-                        cur.execute(f'ALTER TABLE "{name}" ADD COLUMN "{c}" {_affinity(rows[c])}')
-            if key and len(rows):
-                where = " AND ".join(f'"{k}" IS ?' for k in key)
-                for values in rows[key].drop_duplicates().itertuples(index=False):
-                    cur.execute(f'DELETE FROM "{name}" WHERE {where}', tuple(_plain(v) for v in values))
-            cols = ", ".join(f'"{c}"' for c in rows.columns)
-            cur.executemany(f'INSERT INTO "{name}" ({cols}) VALUES ({", ".join("?" * len(rows.columns))})',
-                            [tuple(_plain(v) for v in r) for r in rows.itertuples(index=False)])
+            cur.execute(f'CREATE TABLE IF NOT EXISTS "{name}" ({", ".join(f"{_q(c)} {types[c]}" for c in columns)})')
+            present = {r[1] for r in cur.execute(f'PRAGMA table_info("{name}")')}
+            for c in columns:
+                if c not in present:
+                    cur.execute(f'ALTER TABLE "{name}" ADD COLUMN {_q(c)} {types[c]}')
+            cur.executemany(f'DELETE FROM "{name}" WHERE {" AND ".join(f"{_q(k)} IS ?" for k in key)}',
+                            list(dict.fromkeys(keys)))
+            cur.executemany(f'INSERT INTO "{name}" ({", ".join(map(_q, columns))}) '
+                            f'VALUES ({", ".join("?" * len(columns))})', values)
 
     def read_table(self, name: str) -> pd.DataFrame:
-        """Every row of an experiment table in insertion order (an empty frame when there is none)."""
+        """Every row of the experiment table ``name`` in insertion order (an empty frame if it does not
+        exist); numeric columns come back numeric (NULL as NaN), also when every value is NULL."""
         self._check_table_name(name)
-        if not self._columns(f'"{name}"'):
+        info = self._conn.execute(f'PRAGMA table_info("{name}")').fetchall()
+        if not info:
             return pd.DataFrame()
-        return pd.read_sql_query(f'SELECT * FROM "{name}" ORDER BY id', self._conn).drop(columns="id")
+        frame = pd.read_sql_query(f'SELECT * FROM "{name}" ORDER BY rowid', self._conn)
+        for _, col, decl, *_ in info:
+            if decl in ("REAL", "INTEGER"):  # a column of NULLs would come back as objects
+                frame[col] = pd.to_numeric(frame[col])
+        return frame.drop(columns=["id"], errors="ignore")  # tables of version 1 had an id column
 
     @staticmethod
     def _check_table_name(name: str) -> None:
@@ -280,8 +304,17 @@ class Store:
 
 
 def _check_identifier(name: str, what: str) -> None:
-    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
-        raise ValueError(f"{what} name must be a plain identifier, got {name!r}")
+    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name) or name.lower().startswith(
+            "sqlite_"):
+        raise ValueError(f"{what} name must be a plain identifier (letters, digits, underscores; not sqlite_...), "
+                         f"got {name!r}")
+
+
+def _q(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+_SCALARS = (str, bytes, int, float, bool, np.generic)
 
 
 def _affinity(series: pd.Series) -> str:

@@ -46,29 +46,48 @@ def build_report(store: str | Path, out: str | Path, experiment_rows: dict[str, 
     summary = summarize(rows)
     leagues = league_tables(rows, runs)
     best = overall(rows)
-    figs: list[tuple[Path, str]] = []
     ok_summary = summary.dropna(subset=["mean"])
+    figs: list[tuple[Path, str]] = []
     if not ok_summary.empty:
-        for name, fig, caption in (
-            ("estimate_vs_truth", figures.estimate_vs_truth(ok_summary),
-             "Mean estimate against the true MI per task family (nats); bars: std over seeds; dashed: identity."),
-            ("bias_heatmap", figures.bias_heatmap(ok_summary),
-             "Bias (mean estimate − truth, nats) per estimator and task at the largest n."),
-            ("runtime_vs_n", figures.runtime_vs_n(rows),
+        candidates = [
+            ("estimate_vs_truth", lambda: figures.estimate_vs_truth(ok_summary, rows),
+             "Mean estimate against the true MI (nats) per family and dimensions: a line per estimator over the MI "
+             "levels, band: +-1 std over seeds; dashed: identity; dotted: InfoNCE's ceiling log(n/2)."),
+            ("error_vs_n", lambda: figures.error_vs_n(ok_summary),
+             "Mean absolute error (nats) against the sample size, log-log, over the tasks run at several sizes; "
+             "dashed: the N^-1/2 slope."),
+            ("runtime_vs_n", lambda: figures.runtime_vs_n(rows),
              "Mean seconds per estimate against the sample size, log-log, with the device."),
-            ("accuracy_vs_cost", figures.accuracy_vs_cost(ok_summary),
-             "Mean absolute error (nats) against mean seconds per estimate, over all cells."),
-        ):
-            figs.append((figures.save(fig, figdir / name)[0], caption))
+            ("calibration", lambda: figures.calibration(ok_summary),
+             "Empirical coverage of the truth by the estimators' intervals against their nominal level."),
+        ]
+        for name, make, caption in candidates:
+            if name == "error_vs_n" and not (ok_summary.groupby(["task_id", "estimator"])["n"].nunique() >= 2).any():
+                continue
+            if name == "calibration" and ok_summary["coverage"].isna().all():
+                continue
+            figs.append((figures.save(make(), figdir / name)[0], caption))
 
     parts = [
         html.note(f"{len(rows)} cells: {int((rows.status == 'ok').sum())} ok, "
                   f"{int((rows.status != 'ok').sum())} failed or timed out; {rows.task_id.nunique()} tasks, "
-                  f"{rows.estimator.nunique()} estimators. All MI values in nats, times in seconds."),
+                  f"{rows.estimator.nunique()} estimators, {len(leagues)} league(s). All MI values in nats, "
+                  "times in seconds."),
         html.note(RANK_NOTE),
     ]
-    for t in leagues:
+    for number, t in enumerate(leagues, 1):
         parts += league_html(t)
+        parts += _league_runs(t.league.name, runs, t.rows)
+        league_summary = summarize(t.rows).dropna(subset=["mean"])
+        if len(league_summary):
+            for stem, fig, caption in (
+                (f"league{number}_accuracy_vs_cost", figures.accuracy_vs_cost(league_summary, t.league.name),
+                 "Mean absolute error (nats) against mean CPU seconds per estimate; circled: the Pareto front."),
+                (f"league{number}_bias", figures.bias_heatmap(league_summary, t.league.name),
+                 "Bias (mean estimate − truth, nats) per estimator and task at the largest n, tasks grouped by "
+                 "family."),
+            ):
+                parts.append(html.figure(figures.save(fig, figdir / stem)[0], caption))
     if len(best):
         parts += ["<h2>Overall ranking</h2>", html.note("Every estimator ran every cell of the store."),
                   html.table(best.rename(columns=RANK_HEADERS))]
@@ -99,6 +118,28 @@ def build_report(store: str | Path, out: str | Path, experiment_rows: dict[str, 
     path = out / "report.html"
     path.write_text(html.page("mibench report", parts), encoding="utf-8")
     return path
+
+
+def _league_runs(name: str, runs: list[dict], rows: pd.DataFrame) -> list[str]:
+    """The league's configuration: its runs (when, where, executor, workers, timeout), versions, cost."""
+    mine = [r for r in runs if r.get("league") == name]
+    ok = rows[rows.status == "ok"]
+    cost = (f"Total cost: {ok['cpu_seconds'].sum() / 60:.1f} CPU minutes, {ok['seconds'].sum() / 60:.1f} minutes of "
+            f"estimator wall time over {len(rows)} cells ({int((rows.status != 'ok').sum())} failed).")
+    out = [html.note(cost)]
+    if mine:
+        def where(r):
+            return ", ".join(f"{k}={v}" for k, v in (r.get("machine") or {}).items()
+                             if k in ("cpu", "cores", "memory_gb", "gpu"))
+
+        table = pd.DataFrame([{
+            "started (UTC)": r.get("started"), "cells": r.get("cells"),
+            "computed": (r.get("cells") or 0) - (r.get("skipped") or 0), "executor": r.get("executor"),
+            "workers": r.get("workers"), "timeout [s]": r.get("timeout"), "machine": where(r),
+            "versions": ", ".join(f"{k} {v}" for k, v in (r.get("versions") or {}).items()),
+        } for r in mine])
+        out.append(html.table(table))
+    return out
 
 
 def _writable(folder: Path) -> bool:

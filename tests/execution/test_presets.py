@@ -26,7 +26,8 @@ seeds = 1
 ''')
     cfg = load_preset(str(p))
     g1, g2 = grids(cfg)
-    assert g1 == {"seeds": 2, "n": [200, 300], "tasks": ["1v1-normal-0.75"], "estimators": ["gaussian"]}
+    assert g1 == {"seeds": 2, "n": [200, 300], "tasks": ["1v1-normal-0.75"], "estimators": ["gaussian"],
+                  "league": "two: grid 1"}  # each grid is a league, named after the preset
     assert g2["seeds"] == 1 and g2["n"] == [200]
     rows = run_preset(cfg, store=tmp_path / "s.sqlite", workers=2, progress=False)
     assert sorted(rows.groupby("estimator").size().items()) == [("gaussian", 4), ("ksg", 1)]

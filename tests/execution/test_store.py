@@ -1,3 +1,5 @@
+import numpy as np
+import pandas as pd
 import pytest
 
 from mibench import MibenchError
@@ -72,3 +74,44 @@ def test_read_only_store_refuses_writes(tmp_path):
         assert len(db.dataframe()) == 1
         with pytest.raises(MibenchError, match="opened read-only"):
             db.add(_row(seed=1))
+
+
+
+def test_write_table_creates_replaces_and_extends(tmp_path):
+    with Store(tmp_path / "s.sqlite") as db:
+        assert db.read_table("things").empty
+        db.write_table("things", pd.DataFrame(columns=["run", "epoch"]), key=["run", "epoch"])
+        assert db.read_table("things").empty  # nothing written, no table created
+        db.write_table("things", pd.DataFrame({"run": ["a", "a"], "epoch": [0, 1], "v": [1.5, np.nan],
+                                               "ok": [True, False]}), key=["run", "epoch"])
+        db.write_table("things", pd.DataFrame({"run": ["a", "b"], "epoch": [1, 1], "v": [3.0, 4.0], "ok": [True, True],
+                                               "note": ["x", "y"]}), key=["run", "epoch"])
+        got = db.read_table("things")
+    assert got[["run", "epoch"]].values.tolist() == [["a", 0], ["a", 1], ["b", 1]]
+    assert got["v"].iloc[0] == 1.5 and got["v"].iloc[1] == 3.0  # replaced, NaN gone
+    assert got["note"].isna().iloc[0] and got["note"].iloc[2] == "y"  # column added for later rows
+    assert got["ok"].tolist() == [1, 1, 1]
+    with Store(tmp_path / "s.sqlite") as db:
+        db.write_table("nulls", pd.DataFrame({"k": [1, 2], "v": [np.nan, np.nan]}), key=["k"])
+        assert db.read_table("nulls")["v"].dtype == np.float64  # NULLs of a REAL column read as NaN
+
+
+def test_write_table_is_one_transaction(tmp_path):
+    with Store(tmp_path / "s.sqlite") as db:
+        db.write_table("t", pd.DataFrame({"k": [1, 2], "v": [1.0, 2.0]}), key=["k"])
+        bad = pd.DataFrame({"k": [1, 3], "v": [10.0, 2**70]})  # sqlite cannot bind the second value
+        with pytest.raises(OverflowError):
+            db.write_table("t", bad, key=["k"])
+        assert db.read_table("t")["v"].tolist() == [1.0, 2.0]  # the delete of k=1 was rolled back
+        with pytest.raises(TypeError, match="column 'v'"):
+            db.write_table("t", pd.DataFrame({"k": [4], "v": [{"a": 1}]}), key=["k"])
+
+
+@pytest.mark.parametrize("name, rows, key, match", [
+    ("results", pd.DataFrame({"k": [1]}), ["k"], "reserved by the store"),
+    ("bad name", pd.DataFrame({"k": [1]}), ["k"], "plain identifier"),
+    ("t", pd.DataFrame({"k": [1]}), ["missing"], "key column"),
+])
+def test_write_table_rejects(tmp_path, name, rows, key, match):
+    with Store(tmp_path / "s.sqlite") as db, pytest.raises((ValueError, MibenchError), match=match):
+        db.write_table(name, rows, key)
