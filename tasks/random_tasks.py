@@ -11,7 +11,7 @@ without listing the stream (``mibench.get_task("random-123")``) and ``random:K``
    ``dense`` (all k pairs equal), ``sparse`` (1 or 2 pairs), ``latent`` (r = 1..min(k, 4) latent
    factors with a Dirichlet(1) split) and ``staircase`` (I_j proportional to q^j, q uniform on
    [0.3, 0.8]: a geometric spectrum). The other coordinates of the longer side are independent N(0, 1).
-4. **Invariances**, per side independently: a Haar-random rotation (probability 1/2), then
+4. **Invariances**, per side independently: a Haar-random rotation (probability 1/2, dimension >= 2), then
    ``none``, ``monotone`` (a map drawn per coordinate from ``tasks/transforms.py``: asinh, half-cube,
    wiggly, normal CDF, Gaussian-mixture quantile) or ``flow`` (a random RealNVP or neural-spline
    flow of ``tasks/flows.py``, dimension >= 2). Rotations keep N(0, 1) marginals, so the monotone maps
@@ -147,7 +147,7 @@ def split_mi(structure: str, mi: float, k: int, rng) -> np.ndarray:
 def _side(dim: int, rng) -> tuple[list, str, dict]:
     """The invariance maps of one side, a label, and their parameters."""
     maps, parts, params = [], [], {}
-    if rng.random() < 0.5:
+    if dim >= 2 and rng.random() < 0.5:
         seed = int(rng.integers(2**31))
         maps.append(Rotation(dim, seed))
         parts.append("rotation")
