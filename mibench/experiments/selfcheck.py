@@ -203,14 +203,17 @@ def _judge(check, value, reference, tolerance, min_reference) -> dict:
 def format_report(df) -> str:
     """The checks as a Markdown table (what ``main`` prints)."""
     show = df.copy()
+    show["expected"] = show["check"].map({"independence": "0", "data_processing": "<= 1", "additivity": "2"})
+    show["expected"] = show["expected"].fillna("")
     show["passed"] = show["passed"].map({True: "pass", False: "FAIL"}).fillna("")
     for col in ("value", "reference", "ratio"):
         show[col] = show[col].map(lambda v: "" if v is None or v != v else f"{v:.4f}")
     show["seconds"] = show["seconds"].map(lambda v: f"{v:.2f}")
     show["error"] = show["error"].fillna("")
     cols = ["estimator", "check", "value", "ratio", "expected", "passed", "status", "seconds", "error"]
-    head = (f"self-consistency on {df['source'].iloc[0]}, n = {df['n'].iloc[0]} (nats; tolerance "
-            f"{df['tolerance'].dropna().iloc[0] if df['tolerance'].notna().any() else ''})\n\n")
+    tol = df["tolerance"].dropna()
+    head = (f"self-consistency on {df['source'].iloc[0]}, n = {df['n'].iloc[0]} (nats"
+            f"{f'; tolerance {tol.iloc[0]:g}' if len(tol) else ''})\n\n")
     return head + show[cols].to_markdown(index=False)
 
 
