@@ -115,10 +115,7 @@ class KSG(Estimator):
         self.jitter, self.seed = jitter, seed
 
     def estimate_with_info(self, x, y):
-        x, y = validate_xy(x, y, min_samples=self.k + 1, allow_constant=not self.standardize, name="ksg")
-        if self.standardize:
-            x, y = standardize(x), standardize(y)
-        x, y = np.ascontiguousarray(x), np.ascontiguousarray(y)
+        x, y = knn_input(x, y, self.k, self.standardize, "ksg")
         device = resolve_device(self.device)
         n = len(x)
         info = {"device": device, "variant": self.variant}
@@ -141,6 +138,14 @@ class KSG(Estimator):
 
     def _counts(self, x, y, device):
         return ksg_counts(x, y, self.k, self.metric == "chebyshev", self.variant, device, self.algorithm)
+
+
+def knn_input(x, y, k: int, standardize_columns: bool, name: str):
+    """Validated (at least k + 1 rows), optionally standardised, contiguous float64 (x, y)."""
+    x, y = validate_xy(x, y, min_samples=k + 1, allow_constant=not standardize_columns, name=name)
+    if standardize_columns:
+        x, y = standardize(x), standardize(y)
+    return np.ascontiguousarray(x), np.ascontiguousarray(y)
 
 
 def ksg_counts(x, y, k: int, cheb: bool, variant: int, device: str, algorithm: str = "auto"):

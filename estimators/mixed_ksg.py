@@ -6,10 +6,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from mibench.estimators.ksg import KSG, ksg_counts, resolve_device
+from mibench.estimators.ksg import KSG, knn_input, ksg_counts, resolve_device
 from scipy.special import digamma
 
-from mibench import Estimator, standardize, validate_xy
+from mibench import Estimator
 
 
 class MixedKSG(Estimator):
@@ -51,10 +51,7 @@ class MixedKSG(Estimator):
         self.device, self.algorithm = device, algorithm
 
     def estimate_with_info(self, x, y):
-        x, y = validate_xy(x, y, min_samples=self.k + 1, allow_constant=not self.standardize, name="mixed-ksg")
-        if self.standardize:
-            x, y = standardize(x), standardize(y)
-        x, y = np.ascontiguousarray(x), np.ascontiguousarray(y)
+        x, y = knn_input(x, y, self.k, self.standardize, "mixed-ksg")
         device = resolve_device(self.device)
         n = len(x)
         nx, ny, rad, algo = ksg_counts(x, y, self.k, self.metric == "chebyshev", 1, device, self.algorithm)

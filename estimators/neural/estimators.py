@@ -78,7 +78,7 @@ class NeuralEstimator(Estimator):
     Parameters (``None`` takes the value of ``preset``; the resolved values are stored, so
     ``get_params`` shows the complete configuration):
         preset: ``bmi`` (default) or ``staircase``, see ``PRESETS``.
-        critic: ``concat`` | ``separable`` | ``bilinear`` | ``conv`` (images (n, c, h, w) only).
+        critic: ``concat`` | ``separable`` | ``bilinear`` | ``conv`` (images (n, c, s, s) only).
         hidden: hidden layer widths, e.g. ``256-256`` (a string), ``256`` or ``none``.
         embed: embedding size of the separable, bilinear and conv critics.
         activation: relu, leaky_relu, elu, gelu, silu, tanh or softplus.
