@@ -44,22 +44,22 @@ def cpu_threads(n: int):
 
 
 def validate_vectors_or_images(x, y, *, name: str, min_samples: int) -> tuple[np.ndarray, np.ndarray]:
-    """Arrays (n, d) -> float64 (n, d); images (n, 1, s, s) -> float32, unchanged layout.
+    """Arrays (n, d) -> float64 (n, d); images (n, 1, h, w) -> float32, unchanged layout.
 
-    Everything else (1-d, 3-d, non-square or multi-channel images, NaN/inf, mismatched lengths,
-    non-numeric) raises ValueError naming the problem.
+    Everything else (1-d, 3-d, multi-channel images, NaN/inf, mismatched lengths, non-numeric)
+    raises ValueError naming the problem. Images need not be square (e.g. the 8 x 8m digits).
     """
     out = []
     for label, a in (("x", x), ("y", y)):
         arr = np.asarray(a)
         if arr.ndim == 4:
-            if arr.shape[1] != 1 or arr.shape[2] != arr.shape[3]:
+            if arr.shape[1] != 1:
                 raise ValueError(
-                    f"{name}: {label} images must have shape (n, 1, s, s), got {arr.shape}"
+                    f"{name}: {label} images must have shape (n, 1, h, w), got {arr.shape}"
                 )
         elif arr.ndim != 2:
             raise ValueError(
-                f"{name}: {label} must be a 2-d array (n, dim) or images (n, 1, s, s), "
+                f"{name}: {label} must be a 2-d array (n, dim) or images (n, 1, h, w), "
                 f"got a {arr.ndim}-d array of shape {arr.shape}"
             )
         out.append(arr)

@@ -32,7 +32,7 @@ class AutoencoderKNN(Estimator):
         test_fraction: share of samples held out; the kNN estimate uses only their codes (default 0.5).
         seed: seeds split, initialisation and minibatches (default 0). device: auto | cpu | cuda.
 
-    Architecture: images (n, 1, s, s), s divisible by 4: conv(1->w, 4x4, stride 2) - conv(w->2w,
+    Architecture: images (n, 1, h, w), h and w divisible by 4: conv(1->w, 4x4, stride 2) - conv(w->2w,
     stride 2) - linear -> code; decoder mirrors it with transposed convolutions and a sigmoid
     output (pixels in [0, 1]); MSE loss. Vectors (n, d): standardised with the training split's
     statistics, MLP d -> width -> width -> code and back, MSE loss. Each autoencoder is trained on
@@ -109,10 +109,10 @@ class AutoencoderKNN(Estimator):
                 return a[test], {"compressed": False, "parameters": 0}
             net = MLPAutoencoder(a.shape[1], self.latent_dim, self.width or 64)
         else:
-            s = a.shape[-1]
-            if s % 4:
-                raise ValueError(f"ae: image side must be divisible by 4, got {s}")
-            net = ConvAutoencoder(s, self.latent_dim, self.width or 32)
+            h, w = a.shape[-2:]
+            if h % 4 or w % 4:
+                raise ValueError(f"ae: image height and width must be divisible by 4, got {h} x {w}")
+            net = ConvAutoencoder((h, w), self.latent_dim, self.width or 32)
         data = torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32))
         net = net.to(dev)
         opt = torch.optim.Adam(net.parameters(), lr=self.lr, foreach=True)
@@ -159,17 +159,17 @@ class MLPAutoencoder(nn.Module):
 
 
 class ConvAutoencoder(nn.Module):
-    def __init__(self, size: int, latent: int, width: int) -> None:
+    def __init__(self, size: tuple[int, int], latent: int, width: int) -> None:
         super().__init__()
-        q = size // 4
-        flat = 2 * width * q * q
+        qh, qw = size[0] // 4, size[1] // 4
+        flat = 2 * width * qh * qw
         self.encoder = nn.Sequential(
             nn.Conv2d(1, width, 4, stride=2, padding=1), nn.LeakyReLU(0.2),
             nn.Conv2d(width, 2 * width, 4, stride=2, padding=1), nn.LeakyReLU(0.2),
             nn.Flatten(), nn.Linear(flat, latent),
         )
         self.decoder = nn.Sequential(
-            nn.Linear(latent, flat), nn.LeakyReLU(0.2), nn.Unflatten(1, (2 * width, q, q)),
+            nn.Linear(latent, flat), nn.LeakyReLU(0.2), nn.Unflatten(1, (2 * width, qh, qw)),
             nn.ConvTranspose2d(2 * width, width, 4, stride=2, padding=1), nn.LeakyReLU(0.2),
             nn.ConvTranspose2d(width, 1, 4, stride=2, padding=1), nn.Sigmoid(),
         )

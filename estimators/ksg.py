@@ -94,10 +94,7 @@ class KSG(Estimator):
     }
 
     def estimate_with_info(self, x, y):
-        x, y = validate_xy(x, y, min_samples=self.k + 1, allow_constant=not self.standardize, name="ksg")
-        if self.standardize:
-            x, y = standardize(x), standardize(y)
-        x, y = np.ascontiguousarray(x), np.ascontiguousarray(y)
+        x, y = knn_input(x, y, self.k, self.standardize, "ksg")
         device = resolve_device(self.device)
         n = len(x)
         info = {"device": device, "variant": self.variant}
@@ -119,23 +116,38 @@ class KSG(Estimator):
         return (max(0.0, mi) if self.clip else mi), info
 
     def _counts(self, x, y, device):
-        cheb = self.metric == "chebyshev"
-        if device == "cuda":
-            return (*_ksg_torch(x, y, self.k, cheb, self.variant, "cuda"), "cuda-brute")
-        algo = self.algorithm
-        dim = x.shape[1] + y.shape[1]
-        if algo == "auto":
-            small = any(dim <= d_max and len(x) > n_min for d_max, n_min in TREE_RULES)
-            algo = "tree" if small else "brute"
-        if algo == "tree":
-            return (*_ksg_tree(x, y, self.k, cheb, self.variant), "tree")
-        if not cheb and dim > BLAS_MIN_DIM:
-            return (*_ksg_torch(x, y, self.k, cheb, self.variant, "cpu"), "brute-blas")
-        from mibench.estimators._knn import ksg_brute
+        return ksg_counts(x, y, self.k, self.metric == "chebyshev", self.variant, device, self.algorithm)
 
-        nx, ny, rad = ksg_brute(np.ascontiguousarray(x.T), np.ascontiguousarray(y.T), self.k, cheb, self.variant,
-                                TIE_RTOL if cheb else 2 * TIE_RTOL)
-        return nx, ny, rad, "brute"
+
+def knn_input(x, y, k: int, standardize_columns: bool, name: str):
+    """Validated (at least k + 1 rows), optionally standardised, contiguous float64 (x, y)."""
+    x, y = validate_xy(x, y, min_samples=k + 1, allow_constant=not standardize_columns, name=name)
+    if standardize_columns:
+        x, y = standardize(x), standardize(y)
+    return np.ascontiguousarray(x), np.ascontiguousarray(y)
+
+
+def ksg_counts(x, y, k: int, cheb: bool, variant: int, device: str, algorithm: str = "auto"):
+    """KSG's neighbour statistics of every point: (n_x, n_y, joint radius, algorithm used).
+
+    Shared by ``ksg`` and ``mixed-ksg``. x, y: contiguous float64 (n, d_x), (n, d_y); device: ``cpu``
+    or ``cuda`` (resolved); radii are squared for euclidean in the brute-force path. A point with k or
+    more exact duplicates has radius 0 (its counts are then meaningless and left to the caller)."""
+    if device == "cuda":
+        return (*_ksg_torch(x, y, k, cheb, variant, "cuda"), "cuda-brute")
+    dim = x.shape[1] + y.shape[1]
+    if algorithm == "auto":
+        small = any(dim <= d_max and len(x) > n_min for d_max, n_min in TREE_RULES)
+        algorithm = "tree" if small else "brute"
+    if algorithm == "tree":
+        return (*_ksg_tree(x, y, k, cheb, variant), "tree")
+    if not cheb and dim > BLAS_MIN_DIM:
+        return (*_ksg_torch(x, y, k, cheb, variant, "cpu"), "brute-blas")
+    from mibench.estimators._knn import ksg_brute
+
+    nx, ny, rad = ksg_brute(np.ascontiguousarray(x.T), np.ascontiguousarray(y.T), k, cheb, variant,
+                            TIE_RTOL if cheb else 2 * TIE_RTOL)
+    return nx, ny, rad, "brute"
 
 
 def _marginal(a, rows, cols, cheb):

@@ -49,7 +49,7 @@ class MIENF(Estimator):
             Sigma (Cholesky); MI = 1/2 (log det Sigma_X + log det Sigma_Y - log det Sigma)) or
             ``tridiag`` (q has standard normal marginals and correlation rho_j = tanh(a_j) between
             z_X[j] and z_Y[j] only; MI = -1/2 sum_j log(1 - rho_j^2)). Default ``gaussian``.
-        flow: ``auto`` (default: ``pca`` for images (n, 1, s, s), ``realnvp`` for vectors),
+        flow: ``auto`` (default: ``pca`` for images (n, 1, h, w), ``realnvp`` for vectors),
             ``realnvp`` (affine couplings: an MLP of one half of the coordinates gives shift and
             sigmoid-bounded scale of the other half; ActNorm and a learned invertible linear map
             (LU-parametrised, random orthogonal start) after each block), ``spline``
@@ -57,7 +57,7 @@ class MIENF(Estimator):
             the same linear maps) or ``glow`` (multiscale Glow: squeeze, ``depth`` GlowBlocks of affine
             coupling + invertible 1x1 conv + ActNorm, then half of the channels factored out, until
             the image is 1 x 1; images only, flat vectors are rejected), ``pca`` or ``pca-spline``
-            (images only, any square size: a closed-form linear layer, ``PCAWhiten``, fitted on the
+            (images only, any size h x w: a closed-form linear layer, ``PCAWhiten``, fitted on the
             training split -- PCA rotation and per-component whitening, an invertible affine map
             of R^(s*s) with a constant log-determinant -- then the optional canonical rotation
             (``rotate``), then the leading ``pca_dim`` coordinates go through the ``marginals`` map
@@ -292,6 +292,9 @@ class MIENF(Estimator):
 
     def _build_flow(self, data: torch.Tensor, kind: str, budget: dict) -> nn.Module:
         if kind == "glow":
+            if data.shape[-2] != data.shape[-1]:
+                raise ValueError(f"mienf: flow=glow needs square images, got {data.shape[-2]} x {data.shape[-1]} "
+                                 "(flow=pca takes any image shape)")
             return GlowFlow(data.shape[-1], self.depth or 2, budget["width"], self.head_dim)
         depth = self.depth or (6 if data.shape[1] <= 10 else 2)
         bound = PCA_COUPLING_BOUND if kind in PCA_FLOWS else None

@@ -18,7 +18,6 @@ import numpy as np
 
 from mibench import MibenchError, Task, TransformedSampler
 
-from ._rqspline import rq_spline
 from .gaussian import SplitNormalSampler, dense_covariance, lvm_correlation, multinormal_dense, multinormal_sparse
 
 KINDS = ("realnvp", "nsf")
@@ -97,6 +96,8 @@ def _apply_layer(layer, z, inverse: bool):
     sample). Same function as the normflows module's forward/inverse (tested to 1e-12); RealNVP
     skips normflows' non-finite checks, splines use the numba kernel of ``_rqspline``."""
     import torch
+
+    from ._rqspline import rq_spline  # numba: imported when a spline flow first runs, not when listing
 
     if hasattr(layer, "b"):  # nf.flows.MaskedAffineFlow
         zm = layer.b * z

@@ -10,7 +10,7 @@ global RNG.
 - ``separable``: g(x)^T h(y), two MLPs ending in an ``embed``-dimensional embedding.
 - ``bilinear``: g(x)^T W h(y) with a learned square W (g, h as in ``separable``; with no hidden
   layers g and h are the identity and the critic is x^T W y).
-- ``conv``: for images (n, c, s, s): a small conv net per variable (two stride-2 3x3 convolutions,
+- ``conv``: for images (n, c, h, w): a small conv net per variable (two stride-2 3x3 convolutions,
   16 and 32 channels, then a linear map to ``embed``), combined separably or by an MLP on the
   concatenated embeddings (``combine``).
 """
@@ -146,20 +146,20 @@ class BilinearCritic(nn.Module):
 
 
 class ConvTower(nn.Module):
-    """(n, c, s, s) -> (n, embed): conv3x3/2 (16) -> act -> conv3x3/2 (32) -> act -> flatten -> linear."""
+    """(n, c, h, w) -> (n, embed): conv3x3/2 (16) -> act -> conv3x3/2 (32) -> act -> flatten -> linear."""
 
     CHANNELS = (16, 32)
 
     def __init__(self, shape: tuple[int, ...], embed: int, act, generator: torch.Generator) -> None:
         super().__init__()
-        c, s = shape[0], shape[1]
+        c, h, w = shape
         self.weights = nn.ParameterList()
         self.biases = nn.ParameterList()
         for c_out in self.CHANNELS:
             self.weights.append(_uniform((c_out, c, 3, 3), c * 9, generator))
             self.biases.append(_uniform((c_out,), c * 9, generator))
-            c, s = c_out, (s + 1) // 2
-        self.out = Dense(c * s * s, embed, generator)
+            c, h, w = c_out, (h + 1) // 2, (w + 1) // 2
+        self.out = Dense(c * h * w, embed, generator)
         self.act = act
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:

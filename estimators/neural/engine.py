@@ -58,7 +58,7 @@ class Objective:
 
 
 def _prepare(cfg: dict[str, Any], x, y, name: str, images: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Validated float64 arrays; images keep their (n, c, s, s) shape, vectors are (n, d)."""
+    """Validated float64 arrays; images keep their (n, c, h, w) shape, vectors are (n, d)."""
     if images:
         xs, ys = np.asarray(x), np.asarray(y)
         for label, a in (("x", xs), ("y", ys)):

@@ -127,7 +127,8 @@ def registered(estimators: dict[str, Callable[..., Any]] | None = None,
             _estimators.unregister(name, previous)
         for name, previous in saved_s.items():
             _suites.unregister(name, previous)
-            _suite_cache.pop(name, None)
+            for key in [k for k in _suite_cache if k.partition(":")[0] == name]:  # name and name:argument
+                del _suite_cache[key]
 
 
 # ---- estimators ---------------------------------------------------------------------------
@@ -274,7 +275,8 @@ def register_suite(name: str, tasks: Iterable[Task] | Callable[[], Iterable[Task
         tasks = list(tasks)
         _check_tasks(name, tasks)
     _suites.register(name, tasks)
-    _suite_cache.pop(name, None)
+    for key in [k for k in _suite_cache if k.partition(":")[0] == name]:
+        del _suite_cache[key]
 
 
 def list_suites() -> list[str]:
@@ -293,17 +295,36 @@ def suite_plugins() -> list[Plugin]:
 
 
 def suite_tasks(name: str) -> list[Task]:
+    """The tasks of suite ``name``; ``base:argument`` calls a parameterised suite's callable with the
+    argument string (e.g. ``random:1000``). A bad argument raises the suite's own MibenchError."""
     if name not in _suite_cache:
-        plugin = _suites.get(name)
+        base, sep, argument = name.partition(":")
+        plugin = _suites.get(base)
         target = plugin.load()
-        try:
-            tasks = list(target() if callable(target) else target)
+        if sep:
+            if not _takes_suite_argument(target):
+                raise MibenchError(f"suite {base!r} takes no argument (got {name!r})")
+            tasks = list(target(argument))
             _check_tasks(name, tasks)
-        except Exception as exc:
-            plugin.error = f"{type(exc).__name__}: {exc}"
-            raise MibenchError(f"suite {name!r} from {plugin.source} failed to load: {plugin.error}") from exc
+        else:
+            try:
+                tasks = list(target() if callable(target) else target)
+                _check_tasks(name, tasks)
+            except Exception as exc:
+                plugin.error = f"{type(exc).__name__}: {exc}"
+                raise MibenchError(f"suite {name!r} from {plugin.source} failed to load: {plugin.error}") from exc
         _suite_cache[name] = tasks
     return list(_suite_cache[name])
+
+
+def _takes_suite_argument(target) -> bool:
+    if not callable(target):
+        return False
+    try:
+        params = list(inspect.signature(target).parameters.values())
+    except (TypeError, ValueError):
+        return False
+    return bool(params) and params[0].kind in (params[0].POSITIONAL_ONLY, params[0].POSITIONAL_OR_KEYWORD)
 
 
 def list_tasks(suite: str | None = None) -> list[Task]:
@@ -322,6 +343,17 @@ def list_tasks(suite: str | None = None) -> list[Task]:
 
 
 def get_task(task_id: str) -> Task:
+    """The task with this id: first asked of every suite callable with a ``resolve(task_id)`` hook
+    (for generated suites whose ids are not all listed, e.g. ``random-123``), then searched in the
+    listed suites."""
+    for plugin in _suites.all().values():
+        try:
+            resolve = getattr(plugin.load(), "resolve", None)
+        except MibenchError:
+            continue
+        task = resolve(task_id) if callable(resolve) else None
+        if task is not None:
+            return task
     for t in list_tasks():
         if t.id == task_id:
             return t

@@ -142,6 +142,65 @@ def error_vs_n(summary: pd.DataFrame) -> plt.Figure:
     return fig
 
 
+DIM_EDGES = (0, 1, 2, 4, 8, 16, 32, np.inf)
+MI_EDGES = (0, 1, 2.5, 5, 7.5, np.inf)
+
+
+def error_map_table(summary: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
+    """Per (estimator, n, dimension bin, MI bin): the cells and their MAE (nats) and median relative
+    error, with d = max(d_x, d_y) from ``rows``; the data of ``error_map``."""
+    dims = rows.drop_duplicates("task_id").set_index("task_id")[["dim_x", "dim_y"]]
+    s = summary.join(dims, on="task_id").dropna(subset=["dim_x", "mae"])
+    d = np.maximum(s["dim_x"], s["dim_y"])
+    s = s.assign(dim=pd.cut(d, DIM_EDGES, right=True, labels=_bin_labels(DIM_EDGES, "d")),
+                 mi=pd.cut(s["truth"], MI_EDGES, right=False, labels=_bin_labels(MI_EDGES, "MI")))
+    g = s.groupby(["estimator", "n", "dim", "mi"], observed=True)
+    return g.agg(cells=("mae", "size"), mae=("mae", "mean"), rel_error=("rel_error", "median")).reset_index()
+
+
+def _bin_labels(edges, name) -> list[str]:
+    """"d" bins are integer ranges (lo, hi]: 1, 2, 3-4, ...; "MI" bins are [lo, hi) in nats."""
+    out = []
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        if not np.isfinite(hi):
+            out.append(f"{name} > {lo:g}" if name == "d" else f">= {lo:g}")
+        elif name == "MI":
+            out.append(f"{lo:g}-{hi:g}")
+        else:
+            out.append(f"{hi:g}" if hi - lo == 1 else f"{lo + 1:g}-{hi:g}")
+    return out
+
+
+def error_map(table: pd.DataFrame) -> plt.Figure:
+    """Where each estimator breaks: its MAE (nats; colour, log scale) over the dimension x true MI
+    plane of the generated tasks, one panel per estimator (and sample size)."""
+    panels = sorted({(e, int(n)) for e, n in zip(table["estimator"], table["n"])})
+    cols = min(4, max(1, len(panels)))
+    nrows = int(np.ceil(len(panels) / cols))
+    fig, axes = plt.subplots(nrows, cols, figsize=(4.2 * cols, 3.6 * nrows), squeeze=False)
+    positive = table["mae"][table["mae"] > 0]
+    vmin, vmax = (float(positive.quantile(0.02)), float(positive.max())) if len(positive) else (1e-3, 1.0)
+    norm = matplotlib.colors.LogNorm(vmin=max(vmin, 1e-3), vmax=max(vmax, 2 * max(vmin, 1e-3)))
+    dims = _bin_labels(DIM_EDGES, "d")
+    mis = _bin_labels(MI_EDGES, "MI")
+    image = None
+    for ax, (est, n) in zip(axes.flat, panels):
+        part = table[(table["estimator"] == est) & (table["n"] == n)]
+        grid = part.pivot_table(index="mi", columns="dim", values="mae", observed=False).reindex(
+            index=mis, columns=dims)
+        image = ax.imshow(grid.to_numpy(dtype=float), origin="lower", aspect="auto", cmap="magma_r", norm=norm)
+        ax.set_xticks(range(len(dims)), dims, rotation=45, fontsize=7)
+        ax.set_yticks(range(len(mis)), mis, fontsize=7)
+        ax.set(title=f"{est} (n = {n})", xlabel="d = max(d_x, d_y)", ylabel="true MI [nats]")
+        ax.grid(False)
+    for ax in axes.flat[len(panels):]:
+        ax.axis("off")
+    if image is not None:
+        fig.colorbar(image, ax=list(axes.flat), label="MAE [nats] (log scale; blank: no task)", shrink=0.8)
+    fig.suptitle("Where each estimator breaks: error over the generated tasks", fontsize=13)
+    return fig
+
+
 def runtime_vs_n(rows: pd.DataFrame) -> plt.Figure:
     """Mean seconds per cell against the sample size (log-log), per estimator and device."""
     ok = rows[rows["status"] == "ok"].copy()

@@ -48,6 +48,7 @@ def build_report(store: str | Path, out: str | Path, experiment_rows: dict[str, 
     best = overall(rows)
     ok_summary = summary.dropna(subset=["mean"])
     figs: list[tuple[Path, str]] = []
+    gen_table = None  # the error map over generated tasks, when the store has enough of them
     if not ok_summary.empty:
         candidates = [
             ("estimate_vs_truth", lambda: figures.estimate_vs_truth(ok_summary, rows),
@@ -61,6 +62,13 @@ def build_report(store: str | Path, out: str | Path, experiment_rows: dict[str, 
             ("calibration", lambda: figures.calibration(ok_summary),
              "Empirical coverage of the truth by the estimators' intervals against their nominal level."),
         ]
+        generated = [isinstance(p, dict) and "generator" in p for p in rows.get("task_params", [])]
+        gen_tasks = rows[pd.Series(generated, index=rows.index, dtype=bool)]["task_id"].unique()
+        if len(gen_tasks) >= 10:
+            gen_table = figures.error_map_table(ok_summary[ok_summary.task_id.isin(gen_tasks)], rows)
+            candidates.append(("error_map", lambda: figures.error_map(gen_table),
+                               f"MAE (nats) of each estimator over the {len(gen_tasks)} generated tasks (suite random) "
+                               "by dimension and true MI: where each estimator breaks."))
         for name, make, caption in candidates:
             if name == "error_vs_n" and not (ok_summary.groupby(["task_id", "estimator"])["n"].nunique() >= 2).any():
                 continue
@@ -94,6 +102,7 @@ def build_report(store: str | Path, out: str | Path, experiment_rows: dict[str, 
     parts += [
         "<h2>Figures</h2>",
         *[html.figure(p, c) for p, c in figs],
+        *(["<h3>Error map of the generated tasks</h3>", html.table(gen_table)] if gen_table is not None else []),
         *sections,
         "<h2>Leaderboards per family</h2>",
     ]

@@ -72,7 +72,7 @@ def test_mienf_images_and_layout_errors():
         MIENF(flow="glow", steps=2).estimate(x.reshape(300, -1), y.reshape(300, -1))
     with pytest.raises(ValueError, match="power of two"):
         MIENF(flow="glow", steps=2).estimate(x[:, :, :12, :12], y[:, :, :12, :12])
-    with pytest.raises(ValueError, match=r"\(n, 1, s, s\)"):
+    with pytest.raises(ValueError, match=r"\(n, 1, h, w\)"):
         MIENF(steps=2).estimate(np.repeat(x, 2, axis=1), y)
     with pytest.raises(ValueError, match="head_dim"):
         MIENF(flow="glow", steps=2, head_dim=500).estimate(x, y)

@@ -113,3 +113,17 @@ def test_report_in_headless_chromium(report, tmp_path):
         assert driver.save_screenshot(str(shot)) and shot.stat().st_size > 10_000
     finally:
         driver.quit()
+
+
+def test_error_map_of_generated_tasks(tmp_path):
+    store = tmp_path / "gen.sqlite"
+    mibench.run(suite="random:12", estimators=["gaussian", "ksg"], n=[300], seeds=1, store=store, progress=False)
+    page = build_report(store, tmp_path / "r").read_text()
+    assert "Error map of the generated tasks" in page and (tmp_path / "r" / "figures" / "error_map.png").is_file()
+    from mibench.analysis.metrics import summarize
+    from mibench.reporting.figures import error_map_table
+
+    with Store(store) as db:
+        rows = db.dataframe()
+    table = error_map_table(summarize(rows), rows)
+    assert table.groupby("estimator")["cells"].sum().to_dict() == {"gaussian": 12, "ksg": 12}
