@@ -15,6 +15,7 @@ initial weights and the mini-batches, so on CPU the same seed gives a bit-identi
 
 from __future__ import annotations
 
+import copy
 import math
 import time
 from collections.abc import Callable
@@ -26,7 +27,7 @@ from mibench.estimators._common import resolve_device as _resolve_device
 
 from mibench import DivergedError, standardize, validate_xy
 
-from . import bounds
+from . import bounds, intervals
 
 
 def resolve_device(device: str) -> torch.device:
@@ -134,6 +135,8 @@ def fit_estimate(est, x, y) -> tuple[float, dict[str, Any]]:
     test_curve: list[list[float]] = []
     window: list[torch.Tensor] = []
     best, best_step, since_best, stopped_early, step = -math.inf, 0, 0, False, 0
+    keep_best = cfg["ci_reps"] > 0 and cfg["readout"] == "best"  # the interval needs the selected critic
+    best_state = None
     t0 = time.perf_counter()
     for step in range(1, steps + 1):
         idx = torch.randperm(n_train, generator=gen)[:batch].to(device)
@@ -149,12 +152,14 @@ def fit_estimate(est, x, y) -> tuple[float, dict[str, Any]]:
             if bad.size:
                 _check_finite(float(train_vals[bad[0]]), step - len(train_vals) + 1 + int(bad[0]), name,
                               "the training objective")
-            test = float(objective.readout(score_matrix(critic, x_te, y_te)))
+            test_scores = score_matrix(critic, x_te, y_te)
+            test = float(objective.readout(test_scores))
             _check_finite(test, step, name, "the held-out bound")
             train_curve.append([step, float(train_vals.mean())])
             test_curve.append([step, test])
             if test > best:
                 best, best_step, since_best = test, step, 0
+                best_state = copy.deepcopy(critic.state_dict()) if keep_best else None
             else:
                 since_best += 1
             if cfg["early_stopping"] and since_best >= cfg["patience"]:
@@ -164,6 +169,12 @@ def fit_estimate(est, x, y) -> tuple[float, dict[str, Any]]:
         torch.cuda.synchronize(device)
     seconds = time.perf_counter() - t0
     estimate = best if cfg["readout"] == "best" else test_curve[-1][1]
+    ci = None
+    if cfg["ci_reps"]:
+        if keep_best and best_step != step:
+            critic.load_state_dict(best_state)
+            test_scores = score_matrix(critic, x_te, y_te)
+        ci = intervals.heldout_bootstrap(objective, test_scores, cfg["ci_reps"], cfg["level"], cfg["seed"])
     info = {
         "device": str(device),
         "n_steps": step,
@@ -178,6 +189,8 @@ def fit_estimate(est, x, y) -> tuple[float, dict[str, Any]]:
         "train_curve": train_curve,
         "test_curve": test_curve,
     }
+    if ci is not None:
+        info.update(ci=ci, ci_method="heldout-bootstrap", ci_reps=cfg["ci_reps"])
     return float(estimate), info
 
 

@@ -135,6 +135,14 @@ def cmd_list(args) -> int:
             alias = registry.estimator_alias(p.name)
             state = f"BROKEN: {p.error}" if p.error else (f"alias of {alias}" if alias else "")
             print(f"{p.name:<16} {p.source:<28} {state}".rstrip())
+            specs = getattr(p.target, "specs", None)  # a factory may offer named variants (external:name=...)
+            if callable(specs):
+                try:
+                    offered = specs()
+                except (OSError, ValueError) as exc:
+                    offered = [f"(configuration unreadable: {exc})"]
+                for spec in offered:
+                    print(f"  {spec}")
     elif args.what == "suites":
         for p in registry.suite_plugins():
             if p.error:

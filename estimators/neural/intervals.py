@@ -1,0 +1,105 @@
+"""Interval of a neural bound's held-out read-out: a weighted bootstrap of the held-out pairs.
+
+The trained critic is fixed (it saw only the training split), so the held-out bound is a smooth
+function of means over the held-out pairs: the mean joint score over the n pairs and the mean
+exp-score over the n (n - 1) pairs of distinct samples (row-wise for InfoNCE). Resampling the pairs
+with replacement gives each pair a multiplicity w_i (multinomial, sum n) and every term becomes its
+w-weighted version; pairs (i, j) with i != j weigh w_i w_j, so a pair drawn twice never turns its
+own joint score into a "product" score (which the literal resample of the score matrix would do).
+With 0/1 weights this is exactly the bound on the chosen subset, which the tests check.
+
+What the interval covers: the evaluation noise of the bound at the selected critic, not the
+training noise (another seed or split gives another critic), not the bound's gap to the true MI
+(a loose bound gives a tight interval below the truth), and not the optimism of ``readout=best``
+(the maximum of several evaluations on the same held-out pairs). The leaderboards' coverage column
+shows how far that is from covering the truth.
+
+Cost: ``reps`` weighted sums over the n^2 held-out scores, done as float64 matrix products in row
+blocks (extra memory bounded by ``max_elements`` doubles), O(reps n^2): 3.6 s (InfoNCE) and 4.5 s (DV)
+at n_test = 5000, reps = 200 on one thread of the shared 2-core machine, where one plain read-out
+took 0.5 s and 2.2 s.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from .._ci import ci, tail_quantiles
+
+#: bounds whose value is a function of the mean joint score and the mean off-diagonal exp-score
+_PARTITION_BOUNDS = ("dv", "mine", "smile", "nwj", "js")
+
+
+def multinomial_weights(n: int, reps: int, seed: int) -> np.ndarray:
+    """(reps, n) multiplicities of n draws with replacement from n items, seeded (no global RNG)."""
+    rng = np.random.default_rng([seed, 0x5EED])
+    draws = rng.integers(0, n, size=(reps, n)) + n * np.arange(reps)[:, None]
+    return np.bincount(draws.ravel(), minlength=reps * n).reshape(reps, n)
+
+
+def weighted_readout(bound: str, scores: torch.Tensor, weights: torch.Tensor, tau: float | None = None,
+                     max_elements: int = 2**23) -> np.ndarray:
+    """The held-out read-out of ``bound`` for each row of ``weights`` (B, n) over the pairs of the
+    (n, n) score matrix; all-ones weights give the plain read-out. Returns B values (float64, nats)."""
+    n = scores.shape[0]
+    if scores.shape != (n, n) or weights.ndim != 2 or weights.shape[1] != n:
+        raise ValueError(f"need scores (n, n) and weights (B, n), got {tuple(scores.shape)} and {tuple(weights.shape)}")
+    # float64 from here (block by block): exp(s - max) must not underflow to an all-zero row
+    w = weights.to(device=scores.device, dtype=torch.float64)
+    total = w.sum(1)
+    joint = (w @ scores.diagonal().double()) / total
+    rows = max(1, max_elements // n)
+    if bound == "infonce":
+        # mean_i w_i [s_ii - log sum_j w_j exp s_ij] / W + log W
+        acc = torch.zeros_like(total)
+        for start in range(0, n, rows):
+            block = scores[start:start + rows].double()
+            top = block.max(1, keepdim=True).values
+            lse = torch.log(w @ torch.exp(block - top).T) + top.T  # (B, rows)
+            wb = w[:, start:start + rows]
+            acc += torch.where(wb > 0, wb * lse, torch.zeros_like(lse)).sum(1)
+        values = joint - acc / total + torch.log(total)
+        return values.cpu().numpy()
+    if bound not in _PARTITION_BOUNDS:
+        raise ValueError(f"no weighted read-out for bound {bound!r}")
+    shift = {"nwj": -1.0}.get(bound, 0.0)  # nwj uses exp(s - 1); js is nwj(s + 1), i.e. exp(s)
+    clip = tau if bound == "smile" and tau is not None and not math.isinf(tau) else None
+    starts = range(0, n, rows)  # two passes over row blocks, so that no second n x n matrix is held
+    top = max(float(_offdiag_block(scores, start, rows, clip).max()) for start in starts)
+    acc = torch.zeros_like(total)  # sum_{i != j} w_i w_j exp(t_ij - top)
+    for start in starts:
+        e = torch.exp(_offdiag_block(scores, start, rows, clip) - top)
+        acc += (w[:, start:start + rows] * (w @ e.T)).sum(1)
+    pairs = total**2 - (w**2).sum(1)
+    log_mean = torch.log(acc) - torch.log(pairs) + top + shift
+    if bound in ("dv", "mine", "smile"):
+        values = joint - log_mean
+    elif bound == "nwj":
+        values = joint - torch.exp(log_mean)
+    else:  # js
+        values = joint + 1.0 - torch.exp(log_mean)
+    return values.cpu().numpy()
+
+
+def _offdiag_block(scores: torch.Tensor, start: int, rows: int, clip: float | None) -> torch.Tensor:
+    """Rows ``start:start+rows`` of the (clipped) scores with their diagonal entries set to -inf."""
+    t = scores[start:start + rows].double()  # a copy
+    if clip is not None:
+        t = t.clamp(-clip, clip)
+    r = torch.arange(len(t), device=t.device)
+    t[r, r + start] = -math.inf
+    return t
+
+
+def heldout_bootstrap(objective, scores: torch.Tensor, reps: int, level: float, seed: int) -> dict:
+    """Percentile interval (the project's ``ci``) of the held-out read-out over ``reps`` weighted
+    bootstrap resamples of the held-out pairs, seeded by ``seed``."""
+    weights = torch.from_numpy(multinomial_weights(scores.shape[0], reps, seed))
+    values = weighted_readout(objective.bound, scores, weights, tau=objective.tau)
+    if not np.all(np.isfinite(values)):
+        raise ValueError(f"{objective.bound}: the held-out bootstrap produced non-finite values")
+    low, high = tail_quantiles(values, level)
+    return ci(low, high, level)
