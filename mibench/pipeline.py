@@ -12,6 +12,7 @@ import pandas as pd
 from mibench.core.errors import MibenchError
 from mibench.core.registry import get_experiment
 from mibench.execution.presets import experiment_sections, load_preset, run_preset
+from mibench.execution.rows_csv import export_frame
 from mibench.execution.store import Store
 from mibench.reporting.report import build_report
 from mibench.reporting.tables import FORMATS, render
@@ -20,8 +21,9 @@ from mibench.reporting.tables import FORMATS, render
 def bench(preset: str = "quick", out: str | Path = "results", *, store: str | Path | None = None,
           workers: int | None = None, progress: bool | None = None) -> pd.DataFrame:
     """Run every grid and experiment of ``preset`` into ``store`` (default ``OUT/PRESET.sqlite``;
-    finished cells are reused), then write ``OUT/leaderboard.{md,csv,html,tex}`` (tex: the LaTeX
-    table), ``OUT/report.html`` and ``OUT/figures/``. Returns the grid's rows (``attrs["cells"]`` counts them)."""
+    finished cells are reused), then write ``OUT/rows.csv`` (every row, as ``mibench export``),
+    ``OUT/leaderboard.{md,csv,html,tex}`` (tex: the LaTeX table), ``OUT/report.html`` and ``OUT/figures/``.
+    Returns the grid's rows (``attrs["cells"]`` counts them)."""
     cfg = load_preset(preset)  # every key checked before anything runs
     out = Path(out)
     try:
@@ -34,6 +36,7 @@ def bench(preset: str = "quick", out: str | Path = "results", *, store: str | Pa
         get_experiment(name).run_preset(section, store)
     with Store(store, readonly=True) as db:
         runs = db.runs()
+        export_frame(db).to_csv(out / "rows.csv", index=False)
     suffix = {"latex": "tex"}
     for fmt in FORMATS:
         (out / f"leaderboard.{suffix.get(fmt, fmt)}").write_text(render(rows, fmt, runs), encoding="utf-8")

@@ -8,7 +8,6 @@ finished cells kept (exit 130). Every registered experiment is a subcommand.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import signal
 import sys
@@ -80,7 +79,14 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--superseded", action="store_true", help="also the rows superseded by a recomputation")
     e.set_defaults(func=cmd_export)
 
-    lb = sub.add_parser("leaderboard", help="per-task metrics and the overall ranking")
+    im = sub.add_parser("import", help="add rows written by `mibench export` (a protocol's reference rows) to a store")
+    im.add_argument("rows", help="CSV file (e.g. results/bmi-v1/rows.csv)")
+    im.add_argument("--store", required=True)
+    im.add_argument("--preset", help="the preset the rows come from: its grids become the store's leagues, so that "
+                                     "`mibench run --preset P --estimator NEW` ranks NEW against them")
+    im.set_defaults(func=cmd_import)
+
+    lb = sub.add_parser("leaderboard", help="per-league rankings and per-task metrics")
     lb.add_argument("--store", required=True)
     lb.add_argument("--format", default="md", choices=["md", "csv", "html", "latex"],
                     help="md, csv (per-cell table), html, or latex (booktabs: mean +- std per task x estimator)")
@@ -200,14 +206,23 @@ def cmd_bench(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from mibench.execution.store import JSON_COLUMNS, open_existing
-    from mibench.reporting.tables import csv_safe
+    from mibench.execution.rows_csv import export_frame
+    from mibench.execution.store import open_existing
 
     with open_existing(args.store) as db:
-        df = db.dataframe(superseded=args.superseded)
-    for c in JSON_COLUMNS:
-        df[c] = df[c].map(lambda v: json.dumps(v, sort_keys=True))
-    csv_safe(df).to_csv(sys.stdout, index=False)
+        export_frame(db, superseded=args.superseded).to_csv(sys.stdout, index=False)
+    return 0
+
+
+def cmd_import(args) -> int:
+    from mibench.execution.presets import load_preset
+    from mibench.execution.rows_csv import import_rows, read_rows_csv
+
+    preset = load_preset(args.preset) if args.preset else None
+    rows = read_rows_csv(args.rows)
+    count = import_rows(args.store, rows, preset=preset)
+    leagues = f"; the leagues of preset {preset['name']!r} recorded" if preset else ""
+    print(f"{count} rows imported into {args.store}{leagues}")
     return 0
 
 

@@ -20,6 +20,7 @@ import pandas as pd
 from mibench.analysis.leagues import League, leagues, pairwise, rank_league, regimes
 from mibench.analysis.metrics import COLUMNS, UNITS, summarize
 from mibench.core.errors import MibenchError
+from mibench.execution.rows_csv import csv_safe
 from mibench.reporting import html
 
 FORMATS = ("md", "csv", "html", "latex")
@@ -41,7 +42,6 @@ RANK_NOTE = ("Rank = mean rank of MAE over the league's (task, n) cells, all of 
              "interval is a paired bootstrap over cells and seeds. All MI values in nats.")
 #: estimators compared pairwise per league (the top of its ranking)
 PAIRWISE_TOP = 4
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass
@@ -84,12 +84,6 @@ def markdown_safe(df: pd.DataFrame) -> pd.DataFrame:
     """String cells with ``|`` escaped and line breaks as spaces, so that a row stays a row."""
     return df.apply(lambda col: col.map(lambda v: v.replace("|", "\\|").replace("\n", " ").replace("\r", " ")
                                         if isinstance(v, str) else v))
-
-
-def csv_safe(df: pd.DataFrame) -> pd.DataFrame:
-    """String cells that start like a spreadsheet formula prefixed with ``'`` (CSV injection)."""
-    return df.apply(lambda col: col.map(lambda v: "'" + v if isinstance(v, str) and v.startswith(_FORMULA_START)
-                                        else v))
 
 
 def latex_safe(text: str) -> str:
