@@ -94,7 +94,7 @@ def test_estimator_reports_interval_around_estimate():
     v, info = est.estimate_with_info(x, y)
     ci = info["ci"]
     assert ci["level"] == 0.95 and ci["low"] <= v <= ci["high"] and ci["high"] - ci["low"] > 0
-    assert info["ci_method"] == "heldout-bootstrap" and info["ci_reps"] == 200
+    assert info["ci_method"] == "heldout-bootstrap" and info["ci_reps"] == 100  # the default
     again = mibench.get_estimator("infonce:steps=60,eval_every=20,batch_size=32,early_stopping=false,readout=last")
     assert again.estimate_with_info(x, y)[1]["ci"] == ci  # seeded
     off = mibench.get_estimator("infonce:steps=50,batch_size=64,ci_reps=0").estimate_with_info(x, y)[1]
