@@ -6,43 +6,8 @@ The public API, and the only part of mibench that the built-in plug-ins (``miben
 the runner load on first use, so ``import mibench`` stays light.
 """
 
-from mibench.core import (
-    DEVICE,
-    SEED,
-    Alias,
-    Bool,
-    Choice,
-    DivergedError,
-    Estimator,
-    EstimatorFailure,
-    Experiment,
-    Float,
-    InfrastructureError,
-    Int,
-    MibenchError,
-    Param,
-    Sampler,
-    Spec,
-    Str,
-    Task,
-    TransformedSampler,
-    call_estimator,
-    canonical_spec,
-    get_estimator,
-    get_experiment,
-    get_task,
-    list_estimators,
-    list_experiments,
-    list_suites,
-    list_tasks,
-    parse_spec,
-    power_of_two_scaled,
-    register_estimator,
-    register_suite,
-    registered,
-    standardize,
-    validate_xy,
-)
+from mibench import core as _core
+from mibench.core import *  # noqa: F403 (the public API is the core's, re-exported)
 
 __version__ = "0.1.0"
 
@@ -73,11 +38,4 @@ def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_LAZY))
 
 
-__all__ = [
-    "DEVICE", "SEED", "Alias", "Bool", "Choice", "DivergedError", "Estimator", "EstimatorFailure", "Experiment",
-    "Float",
-    "InfrastructureError", "Int", "MibenchError", "Param", "Sampler", "Spec", "Str", "Task", "TransformedSampler",
-    "call_estimator", "canonical_spec", "get_estimator", "get_experiment", "get_task", "list_estimators",
-    "list_experiments", "list_suites", "list_tasks", "parse_spec", "register_estimator", "register_suite",
-    "power_of_two_scaled", "registered", "standardize", "validate_xy", *_LAZY,
-]
+__all__ = [*_core.__all__, *_LAZY]

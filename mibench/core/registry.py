@@ -94,6 +94,15 @@ class _Table:
     def refresh(self) -> None:
         self._eps = None
 
+    def loaded(self) -> list[Plugin]:
+        """Every plug-in, loaded (a broken one carries its error), sorted by name."""
+        for plugin in self.all().values():
+            try:
+                plugin.load()
+            except MibenchError:
+                pass
+        return sorted(self.all().values(), key=lambda p: p.name)
+
 
 _estimators = _Table(ESTIMATOR_GROUP, "estimator")
 _suites = _Table(TASK_GROUP, "suite")
@@ -127,8 +136,7 @@ def registered(estimators: dict[str, Callable[..., Any]] | None = None,
             _estimators.unregister(name, previous)
         for name, previous in saved_s.items():
             _suites.unregister(name, previous)
-            for key in [k for k in _suite_cache if k.partition(":")[0] == name]:  # name and name:argument
-                del _suite_cache[key]
+            _forget_suite(name)
 
 
 # ---- estimators ---------------------------------------------------------------------------
@@ -149,14 +157,7 @@ def list_estimators() -> list[str]:
 
 def estimator_plugins() -> list[Plugin]:
     """Every registered estimator with its source, loaded; broken ones carry their error."""
-    out = []
-    for plugin in _estimators.all().values():
-        try:
-            plugin.load()
-        except MibenchError:
-            pass
-        out.append(plugin)
-    return sorted(out, key=lambda p: p.name)
+    return _estimators.loaded()
 
 
 def resolve_estimator(spec: str | Spec) -> tuple[Spec, Callable[..., Any], Plugin]:
@@ -221,14 +222,8 @@ def get_experiment(name: str):
 
 
 def experiment_plugins() -> list[Plugin]:
-    out = []
-    for plugin in _experiments.all().values():
-        try:
-            plugin.load()
-        except MibenchError:
-            pass
-        out.append(plugin)
-    return sorted(out, key=lambda p: p.name)
+    """Every registered experiment with its source, loaded; broken ones carry their error."""
+    return _experiments.loaded()
 
 
 def _check_params(spec: Spec, factory) -> None:
@@ -275,6 +270,11 @@ def register_suite(name: str, tasks: Iterable[Task] | Callable[[], Iterable[Task
         tasks = list(tasks)
         _check_tasks(name, tasks)
     _suites.register(name, tasks)
+    _forget_suite(name)
+
+
+def _forget_suite(name: str) -> None:
+    """Drop the cached tasks of suite ``name`` and of its parameterised forms ``name:argument``."""
     for key in [k for k in _suite_cache if k.partition(":")[0] == name]:
         del _suite_cache[key]
 
