@@ -47,8 +47,10 @@ def test_report_contents_and_escaping(report):
     assert "MAE [nats]" in text and "time [s]" in text  # units in the tables
     assert "http://" not in text and "https://" not in text  # self-contained: nothing fetched
     imgs = re.findall(r'<img src="data:image/png;base64,', text)
-    # the figures of all cells, and per league (one here) its accuracy-vs-cost and bias figures
-    stems = ("estimate_vs_truth", "error_vs_n", "runtime_vs_n", "league1_accuracy_vs_cost", "league1_bias")
+    # the figures of all cells (calibration: the gaussian rows carry intervals), and per league (one here) its
+    # accuracy-vs-cost and bias figures
+    stems = ("estimate_vs_truth", "error_vs_n", "runtime_vs_n", "calibration", "league1_accuracy_vs_cost",
+             "league1_bias")
     assert len(imgs) == len(stems)
     for stem in stems:
         assert (report.parent / "figures" / f"{stem}.png").stat().st_size > 5000
@@ -69,7 +71,7 @@ def test_report_cli_and_staircase_figure(store, tmp_path):
     steps.to_csv(csv, index=False)
     assert cli(["report", "--store", str(store), "--out", str(tmp_path / "r"), "--staircase", str(csv)]) == 0
     assert (tmp_path / "r" / "figures" / "staircase.png").is_file()
-    assert (tmp_path / "r" / "report.html").read_text().count("<img ") == 6  # the 5 of the grid + the staircase
+    assert (tmp_path / "r" / "report.html").read_text().count("<img ") == 7  # the 6 of the grid + the staircase
 
 
 def test_figures_have_titles_and_units(store):
@@ -106,7 +108,7 @@ def test_report_in_headless_chromium(report, tmp_path):
         assert not errors, errors
         images = driver.execute_script(
             "return Array.from(document.images).map(i => [i.complete, i.naturalWidth, i.naturalHeight])")
-        assert len(images) == 5 and all(c and w > 100 and h > 100 for c, w, h in images), images
+        assert len(images) == 6 and all(c and w > 100 and h > 100 for c, w, h in images), images
         assert driver.execute_script("return window.__pwned === undefined && document.scripts.length === 0")
         assert NASTY in driver.find_element("tag name", "body").text  # shown as text
         shot = tmp_path / "report.png"
