@@ -1,7 +1,9 @@
 """Neural variational MI estimators (torch): DV, MINE, NWJ, InfoNCE, SMILE and JS.
 
 Submodules: ``bounds`` (pure functions of a critic score matrix), ``critics`` (networks),
-``engine`` (training: split, Adam, early stopping, streaming), ``estimators`` (classes, protocols).
+``fused`` (fused CPU kernels of the concat critic), ``engine`` (training: split, Adam, early
+stopping, streaming, step cost), ``batched`` (several seeds as one batched model, for GPUs),
+``estimators`` (classes, protocols).
 """
 
 from mibench import DivergedError

@@ -23,6 +23,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from . import fused
+
 ACTIVATIONS = {
     "relu": F.relu,
     "leaky_relu": F.leaky_relu,
@@ -103,9 +105,20 @@ class ConcatCritic(nn.Module):
 
     #: activations per row block; blocks of ~512 KiB stay in cache (about 20% faster on CPU than one block)
     BLOCK = 2**17
+    #: score the pairs with the fused CPU kernels (module ``fused``) instead of eager torch; the
+    #: engine turns it on (its ``kernel`` choice) where ``fused_unsupported`` is None
+    fused_kernels = False
+
+    def fused_unsupported(self, device: torch.device) -> str | None:
+        """None when the fused kernels can run this critic on ``device``, else the reason they cannot."""
+        name = next((k for k, f in ACTIVATIONS.items() if f is self.act), repr(self.act))
+        widths = (self.b.numel(), *(layer.weight.shape[0] for layer in self.rest.layers[:-1]))
+        return fused.unsupported(name, widths, device, self.b.dtype)
 
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         a = F.linear(x, self.w_x, self.b)  # (n, h)
+        if self.fused_kernels:
+            return fused.pair_scores(a, F.linear(y, self.w_y), self.rest.layers)
         b = F.linear(y, self.w_y).unsqueeze(0)  # (1, m, h)
         rows = max(1, self.BLOCK // (b.shape[1] * b.shape[2])) if a.device.type == "cpu" else len(a)
         if rows >= len(a):

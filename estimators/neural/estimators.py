@@ -10,7 +10,7 @@ from mibench.estimators._common import cpu_threads
 
 from mibench import DEVICE, SEED, Bool, Choice, Estimator, Float, Int, Param
 
-from . import engine
+from . import batched, engine
 from .critics import ACTIVATIONS, COMBINE, CRITICS, build_critic, parse_hidden
 
 #: Named protocols (training recipes of the literature); explicit parameters override them.
@@ -71,6 +71,8 @@ COMMON: dict[str, Param] = {
     "level": Float(0.95, "nominal coverage of the interval ci", min=0, max=1, min_open=True, max_open=True),
     "ci_reps": Int(100, "held-out bootstrap resamples of the interval ci (0: no interval)", min=0),
     "device": DEVICE,
+    "kernel": Choice("auto", engine.KERNELS, "auto: the fused CPU kernels for concat MLPs with ReLU, else eager torch; "
+                     "fused: insist on them; eager: never"),
     "threads": Int(1, "torch CPU threads while training (0: torch's setting)", min=0),
     "seed": SEED,
 }
@@ -103,6 +105,8 @@ class NeuralEstimator(Estimator):
             only, not the training noise nor the bound's gap). About 1 CPU second at n_test = 5000,
             a fifth of a BMI-protocol fit.
         device: ``auto`` (CUDA when available), ``cpu`` or ``cuda``.
+        kernel: ``auto`` (default: the fused CPU kernels of ``fused.py`` for concat MLPs with ReLU
+            on CPU, eager torch elsewhere), ``fused`` (an error where they do not apply) or ``eager``.
         threads: torch CPU threads while this estimator runs (default 1: the harness already runs
             one cell per core, and these small networks gain nothing from intra-op threads; 0 keeps
             torch's setting). Restored afterwards.
@@ -156,6 +160,15 @@ class NeuralEstimator(Estimator):
         with cpu_threads(self.threads):
             value, info = engine.fit_estimate(self, x, y)
         return value, {"bound": self.bound, "critic": self.critic, **info}
+
+    def estimate_batch(self, xs, ys, seeds) -> list[tuple[float, dict[str, Any]] | Exception]:
+        """Several seeds of this configuration at once: seed ``seeds[k]`` (in place of ``seed``) on
+        samples (xs[k], ys[k]), all trained as one batched model (``batched.py``; it pays on CUDA,
+        not on CPU). Per seed: (estimate, info), or the exception that seed alone failed with."""
+        with cpu_threads(self.threads):
+            results = batched.fit_estimate_batched(self, xs, ys, seeds)
+        return [r if isinstance(r, Exception) else (r[0], {"bound": self.bound, "critic": self.critic, **r[1]})
+                for r in results]
 
     def stream_estimates(self, draw, steps: int) -> tuple[np.ndarray, dict[str, Any]]:
         """Streaming training (``mibench staircase``): ``draw(step, batch_size) -> (x, y)`` gives a
