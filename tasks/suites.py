@@ -10,6 +10,8 @@ from mibench.tasks.mixed import mixed_suite
 from mibench.tasks.mixtures import mixtures_suite
 from mibench.tasks.random_tasks import random_suite
 from mibench.tasks.staircase import staircase_suite
+from mibench.tasks.sweeps import sweeps_suite
 
 __all__ = ["awgn_suite", "bmi_suite", "digits_suite", "flows_suite", "gaussian_suite", "images_suite",
-           "mixed_suite", "mixtures_suite", "random_suite", "staircase_suite"]
+           "mixed_suite", "mixtures_suite", "random_suite", "staircase_suite",
+           "sweeps_suite"]
