@@ -156,10 +156,11 @@ def cmd_list(args) -> int:
             else:
                 print(f"{p.name:<12} {p.source:<28} {len(registry.suite_tasks(p.name))} tasks")
     elif args.what == "presets":
-        from mibench.execution.presets import list_presets, load_preset
+        from mibench.execution.preset_cost import as_text, describe_presets
 
-        for name in list_presets():
-            print(f"{name:<10} {load_preset(name).get('description', '')}")
+        print(f"{'preset':<13} {'cells':>6}        expected cost (from measured cells)  description")
+        for line in as_text(describe_presets(), cores=os.cpu_count()):
+            print(line)
     elif args.what == "experiments":
         for p in registry.experiment_plugins():
             state = f"BROKEN: {p.error}" if p.error else p.target.description
