@@ -4,10 +4,10 @@ import math
 
 import numpy as np
 import pytest
+from mibench.tasks import sweeps
 
 import mibench
 from mibench import MibenchError
-from mibench.tasks import sweeps
 
 from .helpers import assert_mc_agrees, gaussian_logpdf
 
