@@ -4,7 +4,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 PYTHON ?= python3
 
-.PHONY: test test-slow bench bench-full lint perf check clean
+.PHONY: test test-slow bench bench-full lint perf check gpu-check clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,10 @@ perf: $(STAMP)
 
 check: $(STAMP)
 	$(VENV)/bin/mibench check
+
+# on a machine with a CUDA GPU (<= 5 min): KSG CUDA vs CPU, neural bounds and MIENF on CUDA; writes results/gpu/
+gpu-check: $(STAMP)
+	$(PY) tools/gpu_check.py results/gpu
 
 clean:
 	rm -rf $(VENV) build *.egg-info
