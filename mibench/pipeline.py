@@ -19,11 +19,13 @@ from mibench.reporting.tables import FORMATS, render
 
 
 def bench(preset: str = "quick", out: str | Path = "results", *, store: str | Path | None = None,
-          workers: int | None = None, progress: bool | None = None) -> pd.DataFrame:
+          workers: int | None = None, progress: bool | None = None, executor: str = "local",
+          address: str | None = None) -> pd.DataFrame:
     """Run every grid and experiment of ``preset`` into ``store`` (default ``OUT/PRESET.sqlite``;
     finished cells are reused), then write ``OUT/rows.csv`` (every row, as ``mibench export``),
     ``OUT/leaderboard.{md,csv,html,tex}`` (tex: the LaTeX table), ``OUT/report.html`` and ``OUT/figures/``.
-    Returns the grid's rows (``attrs["cells"]`` counts them)."""
+    ``executor``, ``address``: as in ``mibench.run`` (e.g. a Ray cluster). Returns the grid's rows
+    (``attrs["cells"]`` counts them)."""
     cfg = load_preset(preset)  # every key checked before anything runs
     out = Path(out)
     try:
@@ -31,7 +33,7 @@ def bench(preset: str = "quick", out: str | Path = "results", *, store: str | Pa
     except OSError as exc:
         raise MibenchError(f"output folder {str(out)!r} cannot be created ({exc.strerror})") from None
     store = str(store or out / f"{Path(preset).stem}.sqlite")
-    rows = run_preset(cfg, store=store, workers=workers, progress=progress)
+    rows = run_preset(cfg, store=store, workers=workers, progress=progress, executor=executor, address=address)
     for name, section in experiment_sections(cfg).items():
         get_experiment(name).run_preset(section, store)
     with Store(store, readonly=True) as db:

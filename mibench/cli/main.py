@@ -72,6 +72,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="folder for leaderboard.md/.csv/.html, report.html and figures/ (default results)")
     b.add_argument("--store", help="SQLite store (default OUT/PRESET.sqlite)")
     b.add_argument("--workers", type=int)
+    b.add_argument("--executor", choices=["local", "ray"], default="local")
+    b.add_argument("--address", help="Ray cluster address (with --executor ray)")
     b.set_defaults(func=cmd_bench)
 
     e = sub.add_parser("export", help="write every stored row as CSV to stdout")
@@ -198,7 +200,8 @@ def cmd_run(args) -> int:
 def cmd_bench(args) -> int:
     from mibench.pipeline import bench
 
-    rows = bench(args.preset, args.out, store=args.store, workers=args.workers)
+    rows = bench(args.preset, args.out, store=args.store, workers=args.workers, executor=args.executor,
+                 address=args.address)
     failed = int((rows["status"] != "ok").sum())
     out = Path(args.out)
     print(f"{len(rows)} cells ({failed} failed) in {rows.attrs['store']}; leaderboards in "

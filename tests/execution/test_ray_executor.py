@@ -1,5 +1,8 @@
 """The Ray executor produces exactly the local executor's rows, and failures still become rows."""
 
+import sys
+from pathlib import Path
+
 import pytest
 
 import mibench
@@ -30,3 +33,77 @@ def test_ray_rows_equal_local_rows(tmp_path, toy_estimators):
     assert by.loc["hard_exit", "status"] == "failed" and "worker lost after 2 retries" in by.loc["hard_exit", "error"]
     assert by.loc["sleeping", "status"] == "timeout"
     assert by.loc["raising", "status"] == "failed" and "boom" in by.loc["raising", "error"]
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_two_node_cluster_losing_a_node_keeps_every_cell_once(tmp_path, toy_estimators):
+    """A head node and a second node (`ray start --address`, its own CPUs) on this machine; the second
+    node is killed mid-run; Ray retries its cells on the head: every cell ends exactly once in the store,
+    with the estimates of the local executor."""
+    import os
+    import shutil
+    import signal
+    import sqlite3
+    import subprocess
+    import threading
+    import time
+
+    ray_cli = shutil.which("ray") or str(Path(sys.executable).parent / "ray")
+    port = _free_port()
+    address = f"127.0.0.1:{port}"
+    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
+    subprocess.run([ray_cli, "start", "--head", f"--port={port}", "--num-cpus=1", "--include-dashboard=false",
+                    "--disable-usage-stats"], env=env, check=True, capture_output=True, timeout=180)
+    node = subprocess.Popen([ray_cli, "start", f"--address={address}", "--num-cpus=2", "--block"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        ray.init(address=address, log_to_driver=False, configure_logging=False)
+        deadline = time.time() + 120
+        while sum(n["Alive"] for n in ray.nodes()) < 2:
+            assert time.time() < deadline, "the second node did not join"
+            time.sleep(1)
+        grid = dict(estimators=["slow:delay=1.5", "corr"], n=[200], seeds=4, progress=False)
+        store = tmp_path / "cluster.sqlite"
+        killed_at = []
+
+        def kill_second_node():
+            while not killed_at:
+                time.sleep(0.5)
+                try:
+                    with sqlite3.connect(f"file:{store}?mode=ro", uri=True) as db:
+                        done = db.execute("select count(*) from results").fetchone()[0]
+                except sqlite3.Error:
+                    continue
+                if done >= 3:
+                    os.killpg(node.pid, signal.SIGKILL)
+                    killed_at.append(done)
+
+        killer = threading.Thread(target=kill_second_node, daemon=True)
+        killer.start()
+        rows = mibench.run(TASKS, store=store, executor="ray", address=address, **grid)
+        killer.join(timeout=5)
+        assert killed_at and killed_at[0] < 16, killed_at  # killed mid-run
+        assert sum(n["Alive"] for n in ray.nodes()) == 1
+        assert len(rows) == 16 and (rows.status == "ok").all(), rows[["estimator", "status", "error"]]
+        with sqlite3.connect(store) as db:
+            counts = db.execute("select count(*) from results group by task_id, estimator, n, seed").fetchall()
+        assert len(counts) == 16 and all(c == (1,) for c in counts)
+    finally:
+        ray.shutdown()
+        try:
+            os.killpg(node.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        subprocess.run([ray_cli, "stop", "--force"], env=env, capture_output=True, timeout=120)
+    local = mibench.run(TASKS, store=tmp_path / "local.sqlite", workers=2, **grid)
+    cols = KEY + ["status", "estimate", "truth", "config_hash"]
+    a = local.sort_values(KEY).reset_index(drop=True)[cols]
+    b = rows.sort_values(KEY).reset_index(drop=True)[cols]
+    assert a.equals(b)
