@@ -117,9 +117,10 @@ class LocalExecutor:
             shutil.rmtree(ready, ignore_errors=True)
 
 
-def _wait_started(ready: str, seconds: float = 10.0) -> None:
+def _wait_started(ready: str, seconds: float = 60.0) -> None:
     """Wait until every live worker has passed its initialiser (see ``worker_started``): a worker
-    that replaced a crashed one may still be unpickling the pool's semaphores."""
+    that replaced a crashed one may still be unpickling the pool's semaphores (on a loaded machine a
+    worker can take tens of seconds to get there)."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         from pebble.pool.process import WORKERS_NAME
