@@ -96,8 +96,14 @@ def describe_presets(costs: dict[str, list[tuple[int, float]]] | None = None) ->
 
 
 def measure_costs(rows: pd.DataFrame) -> pd.DataFrame:
-    """The cost table from result rows (``status == ok``): median seconds per estimator name and n."""
+    """The cost table from result rows (``status == ok``; columns estimator_name, estimator, n,
+    seconds): median seconds per estimator name and n, over the rows of its default configuration
+    (spec = name) where there are any, else over all of its specs (e.g. reduced budgets)."""
     ok = rows[rows.status == "ok"]
+    if "estimator" in ok:
+        default = ok.estimator == ok.estimator_name
+        has_default = ok.estimator_name.isin(set(ok.estimator_name[default]))
+        ok = ok[default | ~has_default]
     table = ok.groupby(["estimator_name", "n"]).seconds.agg(["median", "size"]).reset_index()
     table.columns = COST_COLUMNS
     return table.sort_values(["estimator_name", "n"]).reset_index(drop=True)
