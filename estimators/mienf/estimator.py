@@ -11,7 +11,6 @@ import math
 import time
 import warnings
 
-import normflows as nf
 import numpy as np
 import torch
 from mibench.estimators._common import (
@@ -21,10 +20,12 @@ from mibench.estimators._common import (
     standardize_train,
     validate_vectors_or_images,
 )
-from mibench.estimators.gaussian import GaussianEstimator, plugin_mi_bias
 from torch import nn
 
 from mibench import DEVICE, SEED, Choice, Estimator, Float, Int
+
+from .flows import GlowFlow, PCAWhiten, VectorFlow, cca_rotate
+from .targets import GaussianTarget, TridiagTarget
 
 TARGETS = ("gaussian", "tridiag")
 PCA_FLOWS = {"pca": "realnvp", "pca-spline": "spline"}  # image flow -> couplings after the PCA layer
@@ -38,7 +39,6 @@ PCA_COUPLING_BOUND = 2.0  # |shift|, |log-scale| per coupling of the PCA flows (
 # where a narrower, longer-trained flow generalises better (docs/images.md, "choosing the budget").
 BUDGETS = {"vector": (2000, 1e-3, 64), "glow": (2000, 1e-3, 32), "pca": (4000, 2e-3, 32)}
 MARGINALS = ("gaussianize", "standardize")
-_LOG2PI = math.log(2 * math.pi)
 
 
 class MIENF(Estimator):
@@ -356,257 +356,3 @@ class MIENF(Estimator):
             zxs.append(zx[:, : fx.head].double().cpu().numpy())
             zys.append(zy[:, : fy.head].double().cpu().numpy())
         return np.concatenate(ratios), np.concatenate(zxs), np.concatenate(zys)
-
-
-# ---------------------------------------------------------------------- flows
-
-class VectorFlow(nn.Module):
-    """Data (n, d) -> latent (n, d) and log|det J|; every coordinate enters the target (head = d).
-
-    ``bound`` (RealNVP only): couplings with exp log-scale whose shift and log-scale are
-    bound * tanh(out / bound), instead of the default sigmoid scale (unbounded expansion)."""
-
-    def __init__(self, d: int, depth: int, width: int, kind: str, bound: float | None = None) -> None:
-        super().__init__()
-        self.head = d
-        layers: list[nn.Module] = [nf.flows.ActNorm((d,))]
-        for i in range(depth):
-            if kind == "realnvp" and bound is None:
-                # affine coupling: an MLP of the first ceil(d/2) coordinates gives shift and
-                # (sigmoid-bounded, Glow-style) scale of the others; the linear map below mixes them
-                net = nf.nets.MLP([(d + 1) // 2, width, width, 2 * (d // 2)], init_zeros=True)
-                layers.append(nf.flows.AffineCouplingBlock(net, scale=True, scale_map="sigmoid", split_mode="channel"))
-            elif kind == "realnvp":
-                # the same with shift and log-scale bounded by +-bound (bound * tanh(out / bound)):
-                # the sigmoid map divides by a scale in (0, 1), an unbounded expansion that a thin
-                # sheet of data (the PCA flows' image manifold) drives to overflow
-                net = nf.nets.MLP([(d + 1) // 2, width, width, 2 * (d // 2)], init_zeros=True,
-                                  output_fn="tanh", score_scale=1 / bound, output_scale=bound)
-                layers.append(nf.flows.AffineCouplingBlock(net, scale=True, scale_map="exp", split_mode="channel"))
-            else:
-                layers.append(nf.flows.CoupledRationalQuadraticSpline(
-                    d, num_blocks=2, num_hidden_channels=width, num_bins=8, tail_bound=4.0,
-                    reverse_mask=bool(i % 2)))
-            layers.append(nf.flows.ActNorm((d,)))
-            layers.append(nf.flows.InvertibleAffine(d, use_lu=True))  # learned linear mixing (LU)
-        self.layers = nn.ModuleList(layers)
-
-    def forward(self, x):
-        log_det = torch.zeros(len(x), dtype=x.dtype, device=x.device)
-        for layer in self.layers:
-            x, ld = layer(x)
-            log_det = log_det + ld
-        return x, log_det
-
-
-class GlowFlow(nn.Module):
-    """Multiscale Glow for (n, 1, s, s) images (s a power of two >= 2): returns (n, s*s) latents whose
-    first ``head`` coordinates enter the target, and log|det J|."""
-
-    def __init__(self, size: int, depth: int, width: int, head: int) -> None:
-        super().__init__()
-        if size < 2 or size & (size - 1):
-            raise ValueError(f"mienf: flow=glow needs square images whose side is a power of two, got {size}")
-        self.levels = int(round(math.log2(size)))
-        ch = 1
-        self.blocks = nn.ModuleList()
-        self.keep = []
-        for level in range(self.levels):
-            ch *= 4  # squeeze
-            self.blocks.append(nn.ModuleList([nf.flows.GlowBlock(ch, width, split_mode="channel", scale=True)
-                                              for _ in range(depth)]))
-            last = level == self.levels - 1
-            keep = ch if last else ch // 2
-            self.keep.append(keep)
-            ch = keep
-        if head > ch:
-            raise ValueError(f"mienf: head_dim={head} exceeds the {ch} channels of the final Glow scale "
-                             f"for {size}x{size} images")
-        self.head = head
-
-    def forward(self, x):
-        log_det = torch.zeros(len(x), dtype=x.dtype, device=x.device)
-        out = []
-        for blocks, keep in zip(self.blocks, self.keep):
-            x = torch.nn.functional.pixel_unshuffle(x, 2)
-            for block in blocks:
-                x, ld = block(x)
-                log_det = log_det + ld
-            out.append(x[:, keep:].flatten(1))
-            x = x[:, :keep]
-        final = x.flatten(1)
-        return torch.cat([final] + out[::-1], dim=1), log_det
-
-
-class PCAWhiten(nn.Module):
-    """Fixed invertible affine map z = diag(1/s) V^T (x - m) of R^D, fitted in closed form.
-
-    m is the training mean, V the orthonormal eigenvectors of the training covariance (eigenvalues
-    lambda_1 >= ... >= lambda_D), s_j = sqrt(max(lambda_j, floor)) with
-    floor = rel_floor * mean(lambda) (so directions without variance, e.g. images on a manifold
-    without added noise, still get a finite scale and the map stays invertible). Its log|det J| is
-    the constant -sum_j log s_j, so it is a diffeomorphism and I(z_X; z_Y) = I(X; Y).
-    ``forward`` maps (n, D) to (n, D) with the log-determinant, ``inverse`` undoes it;
-    ``transform_numpy`` returns the first ``keep`` coordinates (all when None) in float64.
-    """
-
-    def __init__(self, mean: torch.Tensor, vecs: torch.Tensor, scale: torch.Tensor, keep: int | None = None) -> None:
-        super().__init__()
-        self.register_buffer("mean", mean)
-        self.register_buffer("vecs", vecs)
-        self.register_buffer("scale", scale)
-        self.keep = len(scale) if keep is None else keep
-
-    @classmethod
-    def fit(cls, a: np.ndarray, rel_floor: float = 1e-6, keep: int | None = None) -> PCAWhiten:
-        a = np.asarray(a, dtype=np.float64)
-        if a.ndim != 2 or len(a) < 2:
-            raise ValueError(f"PCAWhiten.fit needs a 2-d array with at least 2 rows, got shape {a.shape}")
-        if not rel_floor > 0:
-            raise ValueError(f"PCAWhiten.fit: rel_floor must be > 0, got {rel_floor!r}")
-        if keep is not None and not 1 <= keep <= a.shape[1]:
-            raise ValueError(f"PCAWhiten.fit: keep must be in [1, {a.shape[1]}], got {keep!r}")
-        mean = a.mean(0)
-        c = np.atleast_2d(np.cov(a - mean, rowvar=False))
-        w, v = np.linalg.eigh(c)
-        w, v = w[::-1], v[:, ::-1]
-        floor = max(rel_floor * float(np.mean(np.maximum(w, 0.0))), 1e-300)
-        scale = np.sqrt(np.maximum(w, floor))
-        t = lambda u: torch.from_numpy(np.ascontiguousarray(u))
-        return cls(t(mean), t(v), t(scale), keep)
-
-    def matrix(self) -> torch.Tensor:
-        """The linear part diag(1/s) V^T (D x D)."""
-        return self.vecs.T / self.scale[:, None]
-
-    def transform_numpy(self, a: np.ndarray) -> np.ndarray:
-        k = self.keep
-        centred = np.asarray(a, dtype=np.float64) - self.mean.numpy()
-        return (centred @ self.vecs.numpy()[:, :k]) / self.scale.numpy()[:k]
-
-    def log_det(self) -> torch.Tensor:
-        return -torch.log(self.scale).sum()
-
-    def forward(self, x):
-        z = ((x - self.mean.to(x.dtype)) @ self.vecs.to(x.dtype)) / self.scale.to(x.dtype)
-        return z, self.log_det().to(x.dtype).expand(len(x))
-
-    def inverse(self, z):
-        x = (z * self.scale.to(z.dtype)) @ self.vecs.to(z.dtype).T + self.mean.to(z.dtype)
-        return x, -self.log_det().to(z.dtype).expand(len(z))
-
-
-def cca_rotate(a: np.ndarray, b: np.ndarray, train: np.ndarray):
-    """Rotate whitened (a, b) by the canonical directions of their training cross-covariance
-    (orthogonal maps, one per variable, so the MI is unchanged), in descending canonical correlation."""
-    at, bt = a[train] - a[train].mean(0), b[train] - b[train].mean(0)
-    u, _, vt = np.linalg.svd(at.T @ bt / len(train))  # full square u, vt: both maps are rotations
-    return a @ u, b @ vt.T
-
-
-# ---------------------------------------------------------------------- targets
-
-def _std_normal_logpdf(z):
-    return -0.5 * (z * z + _LOG2PI)
-
-
-class GaussianTarget(nn.Module):
-    """N(mu, L L^T) over the heads (h_x + h_y coordinates); other coordinates N(0, 1)."""
-
-    def __init__(self, hx: int, hy: int) -> None:
-        super().__init__()
-        self.hx, self.hy = hx, hy
-        d = hx + hy
-        self.mu = nn.Parameter(torch.zeros(d))
-        self.raw = nn.Parameter(torch.zeros(d, d))  # strict lower part + log-diagonal
-
-    @torch.no_grad()
-    def init_from(self, zx, zy):
-        """Moment fit to the embeddings of the first batch (ML for a Gaussian)."""
-        h = torch.cat([zx[:, : self.hx], zy[:, : self.hy]], dim=1).double()
-        c = torch.cov(h.T) + 1e-4 * torch.eye(h.shape[1], dtype=h.dtype, device=h.device)
-        L = torch.linalg.cholesky(c)
-        self.mu.copy_(h.mean(0).float())
-        self.raw.copy_((torch.tril(L, -1) + torch.diag(torch.log(torch.diagonal(L)))).float())
-
-    def tril(self):
-        return torch.tril(self.raw, -1) + torch.diag(torch.exp(torch.diagonal(self.raw)))
-
-    def _rest(self, zx, zy):
-        return _std_normal_logpdf(zx[:, self.hx:]).sum(1) + _std_normal_logpdf(zy[:, self.hy:]).sum(1)
-
-    def log_prob(self, zx, zy):
-        h = torch.cat([zx[:, : self.hx], zy[:, : self.hy]], dim=1)
-        dist = torch.distributions.MultivariateNormal(self.mu, scale_tril=self.tril())
-        return dist.log_prob(h) + self._rest(zx, zy)
-
-    def _cov(self):
-        L = self.tril()
-        return L @ L.T
-
-    def mi(self):
-        c = self._cov()
-        hx = self.hx
-        return 0.5 * (torch.logdet(c[:hx, :hx]) + torch.logdet(c[hx:, hx:]) - torch.logdet(c))
-
-    def log_ratio(self, zx, zy):
-        h = torch.cat([zx[:, : self.hx], zy[:, : self.hy]], dim=1)
-        c, mu, hx = self._cov(), self.mu, self.hx
-        joint = torch.distributions.MultivariateNormal(mu, covariance_matrix=c).log_prob(h)
-        px = torch.distributions.MultivariateNormal(mu[:hx], covariance_matrix=c[:hx, :hx]).log_prob(h[:, :hx])
-        py = torch.distributions.MultivariateNormal(mu[hx:], covariance_matrix=c[hx:, hx:]).log_prob(h[:, hx:])
-        return joint - px - py
-
-    @staticmethod
-    def refit_mi(zx, zy) -> float:
-        """MI of the moment-fitted Gaussian: the plug-in ``gaussian`` estimator (canonical correlations)."""
-        return GaussianEstimator().estimate(zx, zy)
-
-    def refit_bias(self, n: int) -> float:
-        """Expected excess of ``refit_mi`` over the MI on n Gaussian embeddings (Wishart log-dets)."""
-        return plugin_mi_bias(n, self.hx, self.hy)
-
-
-class TridiagTarget(nn.Module):
-    """Standard normal marginals; z_X[j], z_Y[j] correlated with rho_j = tanh(a_j), j < min(h_x, h_y)."""
-
-    def __init__(self, hx: int, hy: int) -> None:
-        super().__init__()
-        self.hx, self.hy = hx, hy
-        self.k = min(hx, hy)
-        self.a = nn.Parameter(torch.zeros(self.k))
-
-    @torch.no_grad()
-    def init_from(self, zx, zy):
-        k = self.k
-        u, v = zx[:, :k].double(), zy[:, :k].double()
-        u, v = (u - u.mean(0)) / u.std(0), (v - v.mean(0)) / v.std(0)
-        r = (u * v).mean(0).clamp(-0.99, 0.99)
-        self.a.copy_(torch.atanh(r).float())
-
-    def _pair_logratio(self, u, v):
-        rho = torch.tanh(self.a)
-        one = 1 - rho * rho
-        return -0.5 * torch.log(one) - (rho * rho * (u * u + v * v) - 2 * rho * u * v) / (2 * one)
-
-    def log_prob(self, zx, zy):
-        k = self.k
-        base = _std_normal_logpdf(zx).sum(1) + _std_normal_logpdf(zy).sum(1)
-        return base + self._pair_logratio(zx[:, :k], zy[:, :k]).sum(1)
-
-    def log_ratio(self, zx, zy):
-        return self._pair_logratio(zx[:, : self.k], zy[:, : self.k]).sum(1)
-
-    def mi(self):
-        rho = torch.tanh(self.a)
-        return -0.5 * torch.log1p(-rho * rho).sum()
-
-    @staticmethod
-    def refit_mi(zx, zy) -> float:
-        k = min(zx.shape[1], zy.shape[1])
-        r = np.array([np.corrcoef(zx[:, j], zy[:, j])[0, 1] for j in range(k)])
-        return float(-0.5 * np.sum(np.log1p(-np.minimum(r * r, 1 - 1e-12))))
-
-    def refit_bias(self, n: int) -> float:
-        """Expected excess of ``refit_mi`` over the MI on n Gaussian embeddings: k 1+1-d pairs."""
-        return self.k * plugin_mi_bias(n, 1, 1)
