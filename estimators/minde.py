@@ -44,6 +44,8 @@ BETA_MIN, BETA_MAX, T_EPS, T_EPS_UNIFORM = 0.1, 20.0, 1e-3, 1e-5
 #: ``weight_s_functions=True``, so the joint score is drawn twice as often in variant j)
 MASKS = {"c": ((1, -1), (1, 0)), "j": ((1, 1), (1, 1), (1, 0), (0, 1))}
 GROUPS = 8  # GroupNorm groups (the authors' resnet_block_groups)
+#: default budgets (about 1 CPU-minute per estimate at N = 10^4 on 10-d vectors; docs/minde.md)
+BUDGETS = {"mlp": {"steps": 6000, "batch_size": 256}, "conv": {"steps": 2000, "batch_size": 64}}
 EVAL_CHUNK = {"mlp": 4096, "conv": 256}  # held-out rows per forward pass (bounded memory)
 
 
@@ -256,10 +258,10 @@ class MINDE(Estimator):
         "width": Int(None, "MLP width / conv base channels (default: 64, 128 or 256 by d; 16 channels)",
                      min=1, optional=True),
         "blocks": Int(2, "residual blocks of the MLP", min=1),
-        "steps": Int(4000, "Adam steps", min=1),
-        "batch_size": Int(128, "mini-batch size", min=1),
+        "steps": Int(None, "Adam steps (default: 6000 for net=mlp, 2000 for net=conv)", min=1, optional=True),
+        "batch_size": Int(None, "mini-batch size (default: 256 for net=mlp, 64 for net=conv)", min=1, optional=True),
         "lr": Float(2e-3, "Adam learning rate", min=0, min_open=True),
-        "ema": Float(0.999, "decay of the weights' moving average used for the estimate (0: none)",
+        "ema": Float(0.995, "decay of the weights' moving average used for the estimate (0: none)",
                      min=0, max=1, max_open=True),
         "importance_sampling": Bool(True, "t from p(t) ~ beta(t) / sigma_t^2 instead of uniform"),
         "mc": Int(10, "Monte Carlo draws of (t, noise) per held-out sample", min=1),
@@ -274,6 +276,11 @@ class MINDE(Estimator):
         "threads": Int(1, "torch CPU threads while it runs (0: torch's setting)", min=0),
         "seed": SEED,
     }
+
+    def _resolve(self, values: dict[str, Any]) -> dict[str, Any]:
+        """steps and batch_size left at None take the network's default budget (BUDGETS)."""
+        budget = BUDGETS.get(values["net"], BUDGETS["mlp"])
+        return {k: budget[k] if v is None and k in budget else v for k, v in values.items()}
 
     @property
     def accepts_images(self) -> bool:
