@@ -38,6 +38,7 @@ from mibench import DEVICE, SEED, Bool, Choice, DivergedError, Estimator, Float,
 VARIANTS = ("c", "j")
 NETS = ("mlp", "conv")
 READOUTS = ("score", "sigma")
+MASK_DRAWS = ("stratified", "batch")
 BETA_MIN, BETA_MAX, T_EPS, T_EPS_UNIFORM = 0.1, 20.0, 1e-3, 1e-5
 #: per-variable codes of the score functions: 1 diffused, 0 clean (conditioning), -1 marginalised (zeroed)
 #: (the authors' ``get_masks_training``, each repeated once per diffused variable as with
@@ -45,7 +46,7 @@ BETA_MIN, BETA_MAX, T_EPS, T_EPS_UNIFORM = 0.1, 20.0, 1e-3, 1e-5
 MASKS = {"c": ((1, -1), (1, 0)), "j": ((1, 1), (1, 1), (1, 0), (0, 1))}
 GROUPS = 8  # GroupNorm groups (the authors' resnet_block_groups)
 #: default budgets (about 1 CPU-minute per estimate at N = 10^4 on 10-d vectors; docs/minde.md)
-BUDGETS = {"mlp": {"steps": 6000, "batch_size": 256}, "conv": {"steps": 2000, "batch_size": 64}}
+BUDGETS = {"mlp": {"steps": 6000, "batch_size": 256}, "conv": {"steps": 1500, "batch_size": 64}}
 EVAL_CHUNK = {"mlp": 4096, "conv": 256}  # held-out rows per forward pass (bounded memory)
 
 
@@ -258,11 +259,13 @@ class MINDE(Estimator):
         "width": Int(None, "MLP width / conv base channels (default: 64, 128 or 256 by d; 16 channels)",
                      min=1, optional=True),
         "blocks": Int(2, "residual blocks of the MLP", min=1),
-        "steps": Int(None, "Adam steps (default: 6000 for net=mlp, 2000 for net=conv)", min=1, optional=True),
+        "steps": Int(None, "Adam steps (default: 6000 for net=mlp, 1500 for net=conv)", min=1, optional=True),
         "batch_size": Int(None, "mini-batch size (default: 256 for net=mlp, 64 for net=conv)", min=1, optional=True),
         "lr": Float(2e-3, "Adam learning rate", min=0, min_open=True),
         "ema": Float(0.995, "decay of the weights' moving average used for the estimate (0: none)",
                      min=0, max=1, max_open=True),
+        "mask_draw": Choice("stratified", MASK_DRAWS, "stratified: every batch trains every score; "
+                            "batch: one score per batch (the authors')"),
         "importance_sampling": Bool(True, "t from p(t) ~ beta(t) / sigma_t^2 instead of uniform"),
         "mc": Int(10, "Monte Carlo draws of (t, noise) per held-out sample", min=1),
         "readout": Choice("score", READOUTS, "score: score difference; sigma: difference of errors to a Gaussian score"),
@@ -341,42 +344,46 @@ class MINDE(Estimator):
         return ((1.0 - T_EPS_UNIFORM) * u + T_EPS_UNIFORM).float()
 
     def _inputs(self, x0, y0, code, t, nx, ny):
-        """The network's input for the score ``code`` (per-variable 1 / 0 / -1) at times t (n,):
-        diffused variables at t, clean ones with time 0, marginalised ones zeroed with time 1."""
+        """The network's input for the scores ``code`` at times t (n,): per variable 1 (diffused, time
+        t), 0 (clean, time 0) or -1 (marginalised: zeroed, time 1); ``code`` is one pair for the
+        whole batch or a pair of (n,) tensors, one code per row."""
         mean, std = marginal_coefficients(t)
         shape = (-1,) + (1,) * (x0.dim() - 1)
         mean, std = mean.view(shape), std.view(shape)
         parts, times = [], []
         for v0, noise, c in ((x0, nx, code[0]), (y0, ny, code[1])):
-            if c == 1:
-                parts.append(mean * v0 + std * noise)
-                times.append(t)
-            elif c == 0:
-                parts.append(v0)
-                times.append(torch.zeros_like(t))
-            else:
-                parts.append(torch.zeros_like(v0))
-                times.append(torch.ones_like(t))
+            c = torch.as_tensor(c, device=t.device).expand(len(t))
+            cv = c.view(shape)
+            parts.append(torch.where(cv == 1, mean * v0 + std * noise, torch.where(cv == 0, v0, torch.zeros_like(v0))))
+            times.append(torch.where(c == 1, t, torch.where(c == 0, torch.zeros_like(t), torch.ones_like(t))))
         return torch.cat(parts, dim=1), torch.stack(times, dim=1)
 
     def _split_out(self, out, dx):
         return out[:, :dx], out[:, dx:]
 
     def _loss(self, net, x0, y0, code, t, nx, ny) -> torch.Tensor:
-        """The authors' training loss of one mask: squared noise error on the diffused variables,
-        divided by their size and weighted by 1 + (share of the other variables)."""
+        """The authors' training loss: squared noise error on the diffused variables, divided by
+        their size and weighted by 1 + (share of the other variables); ``code`` as in ``_inputs``."""
         z, tt = self._inputs(x0, y0, code, t, nx, ny)
         ex, ey = self._split_out(net(z, tt), x0.shape[1])
-        err, n_diff = 0.0, 0
         dx, dy = x0[0].numel(), y0[0].numel()
-        if code[0] == 1:
-            err = err + (ex - nx).square().flatten(1).sum(1)
-            n_diff += dx
-        if code[1] == 1:
-            err = err + (ey - ny).square().flatten(1).sum(1)
-            n_diff += dy
+        on_x = (torch.as_tensor(code[0], device=t.device) == 1).expand(len(t)).float()
+        on_y = (torch.as_tensor(code[1], device=t.device) == 1).expand(len(t)).float()
+        err = on_x * (ex - nx).square().flatten(1).sum(1) + on_y * (ey - ny).square().flatten(1).sum(1)
+        n_diff = on_x * dx + on_y * dy
         weight = 1.0 + (dx + dy - n_diff) / (dx + dy)
         return (weight * err / n_diff).mean()
+
+    def _batch_codes(self, n: int, gen: torch.Generator):
+        """The scores trained on a batch of n rows: ``mask_draw=batch`` one code drawn for the batch
+        (the authors' default), ``stratified`` the rows split among the codes of MASKS in their
+        proportions (every step trains every score)."""
+        masks = MASKS[self.variant]
+        if self.mask_draw == "batch":
+            return masks[int(torch.randint(len(masks), (1,), generator=gen))]
+        table = torch.tensor(masks)
+        rows = table[torch.arange(n) % len(masks)]
+        return rows[:, 0], rows[:, 1]
 
     def _terms(self, net, x0, y0, gen: torch.Generator, chunk: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Per-sample Monte Carlo terms of the two read-outs (score, sigma) at one draw of (t, noise)."""
@@ -452,14 +459,14 @@ class MINDE(Estimator):
         for p in avg.parameters():
             p.requires_grad_(False)
         opt = torch.optim.Adam(net.parameters(), lr=self.lr)
-        masks = MASKS[self.variant]
         chunk = EVAL_CHUNK[self.net]
         train_curve, test_curve, test_loss_curve, eval_steps, window = [], [], [], [], []
         t0 = time.perf_counter()
         for step in range(1, self.steps + 1):
             net.train()
             idx = torch.randperm(len(x_tr), generator=gen)[: self.batch_size].to(device)
-            code = masks[int(torch.randint(len(masks), (1,), generator=gen))]
+            code = self._batch_codes(len(idx), gen)
+            code = tuple(c.to(device) for c in code) if isinstance(code[0], torch.Tensor) else code
             xb, yb = x_tr[idx], y_tr[idx]
             t = self._times(len(idx), gen).to(device)
             nx = torch.randn(xb.shape, generator=gen).to(device)
