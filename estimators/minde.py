@@ -268,7 +268,8 @@ class MINDE(Estimator):
                             "batch: one score per batch (the authors')"),
         "importance_sampling": Bool(True, "t from p(t) ~ beta(t) / sigma_t^2 instead of uniform"),
         "mc": Int(10, "Monte Carlo draws of (t, noise) per held-out sample", min=1),
-        "readout": Choice("score", READOUTS, "score: score difference; sigma: difference of errors to a Gaussian score"),
+        "readout": Choice("score", READOUTS,
+                          "score: score difference; sigma: difference of errors to a Gaussian score"),
         "sigma": Float(1.0, "reference std of readout=sigma", min=0, min_open=True),
         "train_fraction": Float(0.75, "share of samples for training", min=0, max=1, min_open=True, max_open=True),
         "standardize": Bool(True, "scale inputs before the split"),
@@ -427,12 +428,9 @@ class MINDE(Estimator):
             w = torch.full_like(t, IS_CONSTANT)
         else:
             w = g_squared(t) / std**2
+        # a: the unconditional (c) / joint (j) prediction, b: the conditional one(s)
         score = 0.5 * w * (a - b).square().sum(1)
-        if self.variant == "c":
-            sig = 0.5 * w * ((b - ref).square().sum(1) - (a - ref).square().sum(1))
-        else:
-            cond_ref = (b - ref).square()
-            sig = 0.5 * w * (cond_ref.sum(1) - (a - ref).square().sum(1))
+        sig = 0.5 * w * ((b - ref).square().sum(1) - (a - ref).square().sum(1))
         return score.double(), sig.double()
 
     # ------------------------------------------------------------------ fit
