@@ -1,6 +1,6 @@
 """Accuracy of minde (variants c and j) at N = 10^4 through the harness (long: run niced in the background).
 
-Usage: python tools/minde_accuracy.py [--seeds K] [--store PATH] [--tasks ID,ID,...] [--extra SPEC]
+Usage: python tools/minde_accuracy.py [--seeds K] [--n N] [--store PATH] [--tasks ID,ID,...] [--retry-failed]
 Runs ``mibench.run`` (one worker, results kept in the store, so a rerun only computes missing
 cells) and prints a Markdown table: task, truth, spec, mean +- std over seeds, per-seed
 estimates, wall seconds per estimate (nats throughout). Vector tasks use ``minde:variant=c|j``
@@ -46,11 +46,13 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=10_000)
     ap.add_argument("--store", default="/tmp/minde_accuracy.sqlite")
     ap.add_argument("--tasks", default=",".join(VECTOR_TASKS + IMAGE_TASKS))
+    ap.add_argument("--retry-failed", action="store_true", help="rerun cells stored as failed (e.g. interrupted)")
     args = ap.parse_args()
     frames = []
     for task_id in args.tasks.split(","):
         frame = mibench.run([task_id], estimators=specs_for(task_id), n=args.n, seeds=args.seeds,
-                            store=args.store, workers=1, progress=False)
+                            store=args.store, workers=1, progress=False,
+                            retry_failed=args.retry_failed)
         frames.append(frame)
         print(table(frame), flush=True)
     import pandas as pd
