@@ -217,10 +217,15 @@ class MINDE(Estimator):
         width: MLP width (default None: the authors' rule, 64 for d_x + d_y <= 10, 128 up to 50, 256
             above) or the conv net's base channels (default None: 16).
         blocks: residual blocks of the MLP (default 2; the authors' net has one).
-        steps, batch_size, lr: Adam steps (default 4000), mini-batch size (default 128) and learning
-            rate (default 2e-3; the authors use 1e-3 with batch 128 for d <= 5, 2e-3 with 256 above).
+        steps, batch_size, lr: Adam steps (default 6000 for ``net=mlp``, 1500 for ``net=conv``),
+            mini-batch size (default 256 / 64) and learning rate (default 2e-3; the authors use 1e-3
+            with batch 128 for d <= 5, 2e-3 with 256 above, for far more steps).
         ema: decay of the exponential moving average of the weights used for the estimate (default
-            0.999 as the authors' ``--use_ema``; 0: the trained weights).
+            0.995; the authors' ``--use_ema`` uses 0.999 over a much longer training; 0: the trained
+            weights).
+        mask_draw: ``stratified`` (default: each batch's rows are split among the score functions in
+            the proportions of the authors' weighted mask list, so every step trains every score) or
+            ``batch`` (the authors': one score function per batch, drawn from that list).
         importance_sampling: draw t from p(t) proportional to beta(t) / sigma_t^2 (default true, as
             the authors run it) instead of uniformly.
         mc: Monte Carlo draws of (t, noise) per held-out sample in the estimate (default 10, the
