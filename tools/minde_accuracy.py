@@ -56,9 +56,11 @@ def main() -> None:
     if args.report:
         import json
         import sqlite3
+        from pathlib import Path
 
-        rows = pd.concat([pd.read_sql("SELECT * FROM results WHERE superseded = 0", sqlite3.connect(p))
-                          for p in args.report], ignore_index=True)
+        uris = [f"{Path(p).resolve().as_uri()}?mode=ro" for p in args.report if Path(p).is_file()]
+        rows = pd.concat([pd.read_sql("SELECT * FROM results WHERE superseded = 0", sqlite3.connect(u, uri=True))
+                          for u in uris], ignore_index=True)
         rows = rows[rows["estimator"].str.startswith("minde")]
         rows["cpu"] = rows["cpu_seconds"]
         rows["info"] = rows["info"].map(lambda t: json.loads(t) if t else {})
