@@ -52,15 +52,7 @@ class CellJob:
 def build_grid(tasks, suite, estimators, n, seeds, workers: int = 1) -> list[CellJob]:
     """Resolve names and specs into cells; the same spec twice or a task listed twice runs once."""
     task_list = resolve_tasks(tasks, suite)
-    sizes = [check_sample_request(v, 0)[0] for v in _as_list(n, "n")]
-    if isinstance(seeds, bool):
-        raise MibenchError(f"seeds must be a count or a list of seeds, got {seeds!r}")
-    if isinstance(seeds, int):
-        seed_list = list(range(positive_int(seeds, "seeds")))
-    else:
-        seed_list = [check_sample_request(1, s)[1] for s in _as_list(seeds, "seeds")]
-    if not sizes or not seed_list:
-        raise MibenchError("the grid needs at least one sample size and one seed")
+    sizes, seed_list = sizes_and_seeds(n, seeds)
     if isinstance(estimators, (str, Spec)):
         estimators = [estimators]
     specs = list(estimators)
@@ -92,6 +84,20 @@ def build_grid(tasks, suite, estimators, n, seeds, workers: int = 1) -> list[Cel
                                   sys_path=sys_path, threads=threads)
                     jobs.setdefault(job.key, job)
     return list(jobs.values())
+
+
+def sizes_and_seeds(n, seeds) -> tuple[list[int], list[int]]:
+    """A grid's sample sizes and seeds, checked (``seeds``: a count k for 0 .. k-1, or a list)."""
+    sizes = [check_sample_request(v, 0)[0] for v in _as_list(n, "n")]
+    if isinstance(seeds, bool):
+        raise MibenchError(f"seeds must be a count or a list of seeds, got {seeds!r}")
+    if isinstance(seeds, int):
+        seed_list = list(range(positive_int(seeds, "seeds")))
+    else:
+        seed_list = [check_sample_request(1, s)[1] for s in _as_list(seeds, "seeds")]
+    if not sizes or not seed_list:
+        raise MibenchError("the grid needs at least one sample size and one seed")
+    return sizes, seed_list
 
 
 def resolve_tasks(tasks, suite) -> list[Task]:

@@ -21,8 +21,8 @@ from pathlib import Path
 import pandas as pd
 
 from mibench.core.registry import canonical_spec
-from mibench.execution.grid import _as_list, resolve_tasks
-from mibench.execution.presets import PRESET_DIR, grids, list_presets, load_preset
+from mibench.execution.grid import resolve_tasks, sizes_and_seeds
+from mibench.execution.presets import PRESET_DIR, grids, list_presets, load_preset, run_kwargs
 
 COSTS_CSV = PRESET_DIR / "cell_costs.csv"
 COST_COLUMNS = ["estimator_name", "n", "seconds", "cells"]
@@ -71,17 +71,15 @@ def preset_size(name: str, costs: dict[str, list[tuple[int, float]]] | None = No
     """Cells and expected CPU hours of a preset's grids (a cell listed by two grids counts once)."""
     costs = load_costs() if costs is None else costs
     preset = load_preset(name)
-    cells: set[tuple[str, str, int, int]] = set()
+    cells: set[tuple[str, str, str, int, int]] = set()  # (task, spec, estimator name, n, seed)
     for g in grids(preset):
-        tasks = [t.id for t in resolve_tasks(g.get("tasks"), g.get("suites"))]
-        seeds = g.get("seeds", 5)
-        seed_list = list(range(seeds)) if isinstance(seeds, int) else list(seeds)
-        specs = [str(canonical_spec(s)) for s in g["estimators"]]
-        cells |= {(t, s, int(n), seed) for t in tasks for s in specs for n in _as_list(g.get("n", [1000]), "n")
-                  for seed in seed_list}
+        args = run_kwargs(g)  # the same defaults as a run
+        tasks = [t.id for t in resolve_tasks(args["tasks"], args["suite"])]
+        sizes, seeds = sizes_and_seeds(args["n"], args["seeds"])
+        specs = [(str(spec), spec.name) for spec in map(canonical_spec, args["estimators"])]
+        cells |= {(t, s, name, n, seed) for t in tasks for s, name in specs for n in sizes for seed in seeds}
     seconds, unknown = 0.0, Counter()
-    for _, spec, n, _ in cells:
-        est_name = canonical_spec(spec).name
+    for _, _, est_name, n, _ in cells:
         s = cell_seconds(costs, est_name, n)
         if s is None:
             unknown[est_name] += 1
