@@ -68,3 +68,18 @@ class BiasedBy03(Biased):
 def allocates_400mb(x, y):
     a = np.ones(50_000_000)  # 400 MB, touched
     return float(a[0]) - 1.0
+
+
+_worker_locks: list = []
+
+
+def holds_semaphores(x, y):
+    """The first-coordinate Gaussian MI, after creating named semaphores that the worker keeps for
+    its lifetime, as numba does when it first starts its threads (an RLock, which multiprocessing
+    registers with its resource tracker and unlinks when the process exits). Many of them, so that
+    the worker's exit takes long enough for a badly timed SIGTERM to land in it."""
+    import multiprocessing
+
+    if not _worker_locks:
+        _worker_locks.extend(multiprocessing.get_context().RLock() for _ in range(64))
+    return correlation_mi(x, y)

@@ -13,11 +13,8 @@ from __future__ import annotations
 import concurrent.futures as cf
 import multiprocessing
 import os
-import shutil
 import signal
 import sys
-import tempfile
-import time
 import warnings
 from collections.abc import Iterator, Sequence
 from typing import Any, Protocol, runtime_checkable
@@ -83,9 +80,8 @@ class LocalExecutor:
         ctx = multiprocessing.get_context("forkserver")
         # torch is preloaded only when the grid's estimators imported it here (it is slow to import)
         ctx.set_forkserver_preload(_PRELOAD + (["torch"] if "torch" in sys.modules else []))
-        ready = tempfile.mkdtemp(prefix="mibench-workers-")
         pool = ProcessPool(max_workers=min(self.workers, len(jobs)), max_tasks=0, context=ctx,
-                           initializer=worker_started, initargs=(os.getpid(), ready))
+                           initializer=worker_started, initargs=(os.getpid(),))
         finished = False
         started_any = False
         try:
@@ -108,27 +104,25 @@ class LocalExecutor:
                 yield row
             finished = True
         finally:
-            _wait_started(ready)
+            locks = _channel_locks(pool)
             if finished:
                 pool.close()  # every cell is done: let the workers exit on their own
             else:
                 pool.stop()  # interrupted or broken: terminate the workers now
             pool.join()
-            shutil.rmtree(ready, ignore_errors=True)
+            del locks  # every worker has been joined: the semaphores can go now
 
 
-def _wait_started(ready: str, seconds: float = 60.0) -> None:
-    """Wait until every live worker has passed its initialiser (see ``worker_started``): a worker
-    that replaced a crashed one may still be unpickling the pool's semaphores (on a loaded machine a
-    worker can take tens of seconds to get there)."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        from pebble.pool.process import WORKERS_NAME
-
-        live = {p.pid for p in multiprocessing.active_children() if p.name == WORKERS_NAME}
-        if live <= {int(name) for name in os.listdir(ready)}:
-            return
-        time.sleep(0.02)
+def _channel_locks(pool) -> tuple:
+    """The semaphores of the pool's worker channel, to keep them alive until ``pool.join()`` has
+    joined every worker. ``join`` drops pebble's references to them (which unlinks them) before it
+    stops the workers, and a worker launched just before (the replacement of one that crashed in the
+    last cell) opens them by name while it unpickles its channel: unlinked, it fails with a
+    traceback from the fork server's child. pebble internals: without them, nothing is kept."""
+    channel = getattr(getattr(getattr(pool, "_pool_manager", None), "worker_manager", None), "workers_channel", None)
+    mutex = getattr(channel, "mutex", None)
+    return tuple(lock for lock in (getattr(mutex, "reader_mutex", None), getattr(mutex, "writer_mutex", None))
+                 if lock is not None)
 
 
 #: exit status of a worker process that refused to start (see ``refuse_worker_start``)

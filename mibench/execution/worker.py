@@ -151,17 +151,14 @@ def _cuda_start():
 
 
 
-def worker_started(driver_pid: int, ready_dir: str | None = None, interval: float = 0.5) -> None:
-    """Worker initialiser. Marks the worker as started in ``ready_dir`` (the driver waits for every
-    worker to get this far before it shuts the pool down: pebble unlinks the pool's semaphores on
-    shutdown, and a worker still unpickling them then dies with a traceback), and exits the worker
-    as soon as the driver is gone (killed with SIGKILL, say), so that no worker outlives its run.
-    A daemon thread polls the driver's pid (the worker's own parent is the fork server)."""
+def worker_started(driver_pid: int, interval: float = 0.5) -> None:
+    """Worker initialiser. Makes a SIGTERM that arrives while the worker is already exiting let that
+    exit finish (see ``_defer_sigterm_while_exiting``), and exits the worker as soon as the driver
+    is gone (killed with SIGKILL, say), so that no worker outlives its run. A daemon thread polls
+    the driver's pid (the worker's own parent is the fork server)."""
     import threading
 
-    if ready_dir is not None:
-        with open(os.path.join(ready_dir, str(os.getpid())), "w"):
-            pass
+    _defer_sigterm_while_exiting()
 
     def poll() -> None:
         while True:
@@ -174,3 +171,29 @@ def worker_started(driver_pid: int, ready_dir: str | None = None, interval: floa
                 os._exit(3)
 
     threading.Thread(target=poll, name="mibench-watch-driver", daemon=True).start()
+
+
+def _defer_sigterm_while_exiting() -> None:
+    """Wrap the worker's SIGTERM handler (pebble's: run multiprocessing's finalizers, then
+    ``os._exit``) so that it does nothing once the worker is already exiting. pebble closes the
+    workers' channel and terminates them right away, so an idle worker that saw the channel close
+    is often inside its own exit, running the finalizers that unlink the semaphores it created
+    (numba creates one when it starts its threads) and unregister them from the resource tracker;
+    the handler then exits between the two (or before either), and at shutdown the tracker prints
+    "leaked semaphore objects" and "'/mp-...': No such file or directory". The exit in progress
+    finishes in milliseconds (pebble kills a worker that is still there after 3 s)."""
+    import signal
+    from multiprocessing import util
+
+    previous = signal.getsignal(signal.SIGTERM)
+
+    def on_sigterm(signum, frame) -> None:
+        if getattr(util, "_exiting", False):  # set as multiprocessing's exit function starts running the finalizers
+            return
+        if callable(previous):
+            previous(signum, frame)
+        else:
+            signal.signal(signum, previous)
+            os.kill(os.getpid(), signum)
+
+    signal.signal(signal.SIGTERM, on_sigterm)

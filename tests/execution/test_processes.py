@@ -1,6 +1,6 @@
 """The worker processes: none outlives the driver (SIGTERM, SIGKILL), a normal run prints no
-multiprocessing noise, and a script without the ``__main__`` guard gets one clear line and no
-stored failure."""
+multiprocessing noise (also when its workers created semaphores), and a script without the
+``__main__`` guard gets one clear line and no stored failure."""
 
 import os
 import signal
@@ -119,6 +119,33 @@ def test_runs_with_killed_workers_print_no_multiprocessing_noise(tmp_path):
                        timeout=300)
     assert r.returncode == 0 and r.stdout.strip() == "done", r.stderr
     assert r.stderr == "", r.stderr  # e.g. resource_tracker's "leaked semaphore objects", '/mp-xxxx'
+
+
+SEMAPHORES = textwrap.dedent("""
+    import mibench
+    from tests import misbehaving
+    if __name__ == "__main__":
+        with mibench.registered({"holds_semaphores": misbehaving.holds_semaphores}):
+            for _ in range(16):
+                rows = mibench.run(["1v1-normal-0.75"], estimators=["holds_semaphores"], n=[100], seeds=2,
+                                   workers=2, progress=False)
+                assert (rows.status == "ok").all(), rows
+        print("done")
+""")
+
+
+def test_workers_that_created_semaphores_exit_without_resource_tracker_noise(tmp_path):
+    """Workers whose estimators created semaphores (numba does) unlink and unregister them as they
+    exit, even though pebble terminates them at the end of the run while they are exiting (that
+    exit was cut short: "leaked semaphore objects", "'/mp-xxxx': No such file or directory")."""
+    script = tmp_path / "semaphores.py"
+    script.write_text(SEMAPHORES)
+    r = subprocess.run([sys.executable, str(script)], env=ENV, cwd=tmp_path, capture_output=True, text=True,
+                       timeout=300)
+    assert r.returncode == 0 and r.stdout.strip() == "done", r.stderr
+    for noise in ("leaked semaphore", "No such file or directory", "Traceback"):
+        assert noise not in r.stderr, r.stderr
+    assert r.stderr == "", r.stderr
 
 
 NO_GUARD = textwrap.dedent("""
