@@ -166,3 +166,41 @@ def test_bounded_coupling_flow_log_det_and_bound():
             assert params.abs().max() <= 2.0 and (params.abs() > 1.99).double().mean() > 0.5
             assert ld_layer.abs().max() <= 4.0 + 1e-9
         h = out
+
+
+def test_mienf_ae_flow_codes_come_from_the_training_split_of_each_variable():
+    """flow=ae: each variable's autoencoder sees only its own training rows, so changing held-out
+    images leaves every code of the training rows unchanged (the other variable is not an argument)."""
+    x, y = mibench.get_task("image-rect-16-1.0").sample(300, 0)
+    quick = dict(flow="ae", ae_dim=3, ae_steps=5, steps=4, depth=1, width=8, batch_size=32, eval_every=2)
+    est = MIENF(**quick)
+    v, info = est.estimate_with_info(x, y)
+    assert np.isfinite(v) and info["flows"] == ["ae", "ae"] and info["head_dims"] == [3, 3]
+    assert set(info["reconstruction_mse"]) == {"x", "y"}
+    assert est.estimate(x, y) == v  # deterministic for a fixed seed
+    from mibench.estimators._common import split_indices
+
+    train, test = split_indices(300, est.test_fraction, est.seed, min_each=4, name="mienf")
+    x2 = x.copy()
+    x2[test] = np.random.default_rng(1).random(x2[test].shape)  # other held-out images
+    codes = [est._encode(a, train, 1, {}) for a in (x, x2)]
+    np.testing.assert_array_equal(codes[0][train], codes[1][train])
+    assert not np.array_equal(codes[0][test], codes[1][test])
+    with pytest.raises(ValueError, match=r"flow=ae needs images"):
+        MIENF(flow="ae", steps=2).estimate(x.reshape(300, -1), y.reshape(300, -1))
+    with pytest.raises(ValueError, match="ae_dim"):
+        MIENF(ae_dim=0)
+
+
+def test_mienf_marginals_auto_is_affine_for_image_codes_and_rank_based_for_vectors():
+    a = np.random.default_rng(0).standard_normal((200, 2)) ** 3
+    train = np.arange(150)
+    est = MIENF()
+    from mibench.estimators._common import gaussianize_train, standardize_train
+
+    for kind in ("pca", "pca-spline", "ae"):
+        np.testing.assert_array_equal(est._marginal_map(a, train, kind), standardize_train(a, train))
+    for kind in ("realnvp", "spline"):
+        np.testing.assert_array_equal(est._marginal_map(a, train, kind), gaussianize_train(a, train))
+    np.testing.assert_array_equal(MIENF(marginals="gaussianize")._marginal_map(a, train, "pca"),
+                                  gaussianize_train(a, train))
