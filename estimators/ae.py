@@ -28,6 +28,9 @@ class AutoencoderKNN(Estimator):
             available once that estimator is registered, otherwise a clear error).
         k: neighbours of the kNN estimator (default 5).
         width: hidden units (MLP, vectors) / base channels (conv, images); default 64 / 32.
+        hidden: images only: a fully connected layer of this many units between the conv features
+            and the code, in the encoder and the decoder (default None: the code is linear in the
+            conv features).
         steps: Adam steps per autoencoder (default 1500); batch_size (default 256); lr (default 1e-3).
         test_fraction: share of samples held out; the kNN estimate uses only their codes (default 0.5).
         seed: seeds split, initialisation and minibatches (default 0). device: auto | cpu | cuda.
@@ -52,6 +55,7 @@ class AutoencoderKNN(Estimator):
         "then": Choice("ksg", THEN, "the kNN estimator on the codes"),
         "k": Int(5, "neighbours of the kNN estimator", min=1),
         "width": Int(None, "hidden units (MLP) / base channels (conv); default 64 / 32", min=1, optional=True),
+        "hidden": Int(None, "images: hidden units between the conv features and the code", min=1, optional=True),
         "steps": Int(1500, "Adam steps per autoencoder", min=1),
         "batch_size": Int(256, "mini-batch size", min=2),
         "lr": Float(1e-3, "Adam learning rate", min=0, max=1, min_open=True),
@@ -112,7 +116,7 @@ class AutoencoderKNN(Estimator):
             h, w = a.shape[-2:]
             if h % 4 or w % 4:
                 raise ValueError(f"ae: image height and width must be divisible by 4, got {h} x {w}")
-            net = ConvAutoencoder((h, w), self.latent_dim, self.width or 32)
+            net = ConvAutoencoder((h, w), self.latent_dim, self.width or 32, self.hidden)
         data = torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32))
         net = net.to(dev)
         opt = torch.optim.Adam(net.parameters(), lr=self.lr, foreach=True)
@@ -159,17 +163,23 @@ class MLPAutoencoder(nn.Module):
 
 
 class ConvAutoencoder(nn.Module):
-    def __init__(self, size: tuple[int, int], latent: int, width: int) -> None:
+    def __init__(self, size: tuple[int, int], latent: int, width: int, hidden: int | None = None) -> None:
         super().__init__()
         qh, qw = size[0] // 4, size[1] // 4
         flat = 2 * width * qh * qw
+        # hidden: a fully connected layer between the conv features and the code (both ways), so the
+        # code can be a nonlinear function of the features (edge positions of anti-aliased shapes)
+        to_code = [nn.Linear(flat, latent)] if hidden is None else [
+            nn.Linear(flat, hidden), nn.LeakyReLU(0.2), nn.Linear(hidden, latent)]
+        from_code = [nn.Linear(latent, flat)] if hidden is None else [
+            nn.Linear(latent, hidden), nn.LeakyReLU(0.2), nn.Linear(hidden, flat)]
         self.encoder = nn.Sequential(
             nn.Conv2d(1, width, 4, stride=2, padding=1), nn.LeakyReLU(0.2),
             nn.Conv2d(width, 2 * width, 4, stride=2, padding=1), nn.LeakyReLU(0.2),
-            nn.Flatten(), nn.Linear(flat, latent),
+            nn.Flatten(), *to_code,
         )
         self.decoder = nn.Sequential(
-            nn.Linear(latent, flat), nn.LeakyReLU(0.2), nn.Unflatten(1, (2 * width, qh, qw)),
+            *from_code, nn.LeakyReLU(0.2), nn.Unflatten(1, (2 * width, qh, qw)),
             nn.ConvTranspose2d(2 * width, width, 4, stride=2, padding=1), nn.LeakyReLU(0.2),
             nn.ConvTranspose2d(width, 1, 4, stride=2, padding=1), nn.Sigmoid(),
         )
