@@ -46,6 +46,7 @@ MARGINALS = ("auto", "gaussianize", "standardize")
 # linear in the conv features, lr 1e-3): 4.10 vs 3.41 at I = 5 for 2.7 vs 2.4 CPU-minutes
 # (docs/images.md)
 AE_SETTINGS = {"width": 16, "hidden": 128, "lr": 2e-3}
+RESTARTS = 2  # restarts at half the learning rate after a non-finite loss, before the fit fails
 
 
 class MIENF(Estimator):
@@ -149,8 +150,11 @@ class MIENF(Estimator):
 
     Vectors are preprocessed coordinate-wise first (``marginals``; an increasing map per coordinate);
     a 1-d variable gets a seeded independent N(0, 1) column appended (which leaves the MI
-    unchanged) so that couplings can act. A non-finite loss or log-determinant stops training with
-    ``FloatingPointError`` naming the step. Float32 training; deterministic on CPU for a given seed.
+    unchanged) so that couplings can act. A non-finite loss or log-determinant restarts training
+    from freshly initialised flows at half the learning rate (at most twice; each restart is listed
+    in ``info["restarts"]`` and the budget used in ``info["budget"]``), then fails with
+    ``FloatingPointError`` naming the first failing step. Float32 training; deterministic on CPU for
+    a given seed.
     Cost: O(steps x batch_size x flow cost); memory O(n) for the data plus the flow's activations.
     """
 
@@ -201,9 +205,21 @@ class MIENF(Estimator):
                 raise ValueError(f"mienf: {len(test)} held-out pairs cannot refit a {self.target} target on "
                                  f"{fx.head} + {fy.head} dimensions (needs >= {need}); give more samples or "
                                  f"a larger test_fraction")
-            target = (GaussianTarget if self.target == "gaussian" else TridiagTarget)(fx.head, fy.head).to(dev)
-            model = nn.ModuleList([fx, fy, target])
-            curve = self._train(model, xt, yt, train, dev, budget)
+            restarts = []
+            while True:  # a non-finite loss restarts from fresh flows at half the learning rate
+                target = (GaussianTarget if self.target == "gaussian" else TridiagTarget)(fx.head, fy.head).to(dev)
+                model = nn.ModuleList([fx, fy, target])
+                try:
+                    curve = self._train(model, xt, yt, train, dev, budget)
+                    break
+                except FloatingPointError as exc:
+                    restarts.append({"lr": budget["lr"], "error": str(exc)})
+                    if len(restarts) > RESTARTS:
+                        raise FloatingPointError(f"{restarts[0]['error']}, and again after {RESTARTS} restarts at "
+                                                 f"half the learning rate each (last lr {budget['lr']:g})") from None
+                    budget = {**budget, "lr": budget["lr"] / 2}
+                    fx = self._build_flow(xt, fx_kind, budget).to(dev)
+                    fy = self._build_flow(yt, fy_kind, budget).to(dev)
             ratios, zx, zy = self._heldout(model, xt, yt, test, dev)
         refit = target.refit_mi(zx, zy)
         bias = target.refit_bias(len(test))
@@ -225,6 +241,7 @@ class MIENF(Estimator):
             "flows": [fx_kind, fy_kind],
             "head_dims": [fx.head, fy.head],
             "budget": budget,
+            "restarts": restarts,
             "seconds": time.perf_counter() - t0,
             **notes,
         }

@@ -95,8 +95,28 @@ def test_mienf_nonfinite_logdet_names_the_step(monkeypatch):
 
     monkeypatch.setattr(VectorFlow, "forward", broken)
     x, y, _ = gaussian_pairs(400, 0.5, 2, 0)
-    with pytest.raises(FloatingPointError, match="non-finite at training step 2"):
+    with pytest.raises(FloatingPointError, match=r"non-finite at training step 2, and again after 2 restarts .*"
+                                                 r"last lr 0.00025"):
         MIENF(steps=10, depth=1, width=8).estimate(x, y)
+
+
+def test_mienf_restarts_at_half_the_learning_rate_after_a_nonfinite_loss(monkeypatch):
+    original = VectorFlow.forward
+    calls = {"n": 0}
+
+    def broken_once(self, x):  # the first attempt's training step 2 only
+        z, ld = original(self, x)
+        calls["n"] += 1
+        return z, (ld + float("inf") if calls["n"] == 5 else ld)
+
+    monkeypatch.setattr(VectorFlow, "forward", broken_once)
+    x, y, _ = gaussian_pairs(400, 0.5, 2, 0)
+    v, info = MIENF(steps=10, depth=1, width=8, lr=1e-3).estimate_with_info(x, y)
+    assert np.isfinite(v)
+    assert [r["lr"] for r in info["restarts"]] == [1e-3] and "training step 2" in info["restarts"][0]["error"]
+    assert info["budget"]["lr"] == 5e-4
+    monkeypatch.setattr(VectorFlow, "forward", original)
+    assert MIENF(steps=10, depth=1, width=8).estimate_with_info(x, y)[1]["restarts"] == []
 
 
 def test_mienf_nan_logdet_at_first_step(monkeypatch):
