@@ -1,7 +1,8 @@
 """The MIENF image table of issue 16 (README, docs/images.md) from the rows of the mienf-images protocol.
 
-Usage: python tools/mienf_images_table.py [results/mienf-images/rows.csv]
-Prints a markdown table: per task and MIENF spec, the estimate of every seed, their mean and standard
+Usage: python tools/mienf_images_table.py [--compact] [results/mienf-images/rows.csv]
+Prints a markdown table (``--compact``: one row per MI level, bumps and rectangles side by side, as in
+the README): per task and MIENF spec, the estimate of every seed, their mean and standard
 deviation (over the data seeds; the estimator's own seed, which fixes its split and initialisation,
 is 0 as in every harness cell), the tolerance 0.1 + 0.1 * truth and whether the mean is within it,
 and the CPU minutes per fit.
@@ -36,6 +37,28 @@ def table(rows) -> str:
     return "\n".join(out)
 
 
+def compact(rows) -> str:
+    rows = rows[(rows.status == "ok") & rows.task_id.str.match(r"image-(gauss|rect)-16-")]
+    kinds = (("gauss", "mienf", "bumps, `mienf`"), ("rect", "mienf:flow=ae", "rectangles, `mienf:flow=ae`"))
+    head = "| truth [nats] | tolerance |" + "".join(f" {label}: mean ± std (seeds) | within |" for *_, label in kinds)
+    out = [head, "|---:|---:|" + "---:|:---:|" * len(kinds)]
+    for truth in sorted(rows.truth.unique()):
+        tol = 0.1 + 0.1 * truth
+        line = f"| {truth:g} | {tol:.2f} |"
+        for kind, spec, _ in kinds:
+            est = rows[rows.task_id.str.startswith(f"image-{kind}-16-") & (rows.truth == truth)
+                       & (rows.estimator == spec)].estimate
+            if est.empty:
+                line += " - | - |"
+                continue
+            std = f"{est.std(ddof=1):.3f}" if len(est) > 1 else "-"
+            within = "yes" if abs(est.mean() - truth) <= tol else f"no ({est.mean() - truth:+.2f})"
+            line += f" {est.mean():.3f} ± {std} ({len(est)}) | {within} |"
+        out.append(line)
+    return "\n".join(out)
+
+
 if __name__ == "__main__":
-    path = Path(sys.argv[1] if len(sys.argv) > 1 else "results/mienf-images/rows.csv")
-    print(table(read_rows_csv(path)))
+    args = [a for a in sys.argv[1:] if a != "--compact"]
+    rows = read_rows_csv(Path(args[0] if args else "results/mienf-images/rows.csv"))
+    print(compact(rows) if "--compact" in sys.argv[1:] else table(rows))

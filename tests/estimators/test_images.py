@@ -145,7 +145,13 @@ def test_ae_images_and_errors():
     x, y = task.sample(400, 1)
     v, info = AutoencoderKNN(latent_dim=2, steps=30, width=8, batch_size=64).estimate_with_info(x, y)
     assert np.isfinite(v) and info["code_dims"] == [2, 2] and info["n_test"] == 200
-    for kwargs in ({"then": "kde"}, {"latent_dim": 0}, {"k": 0}, {"device": "gpu"}):
+    # hidden: a 16-unit layer each way between the 8 x 4 x 4 x 2 conv features and the 2-d code
+    v2, info2 = AutoencoderKNN(latent_dim=2, steps=30, width=8, hidden=16, batch_size=64).estimate_with_info(x, y)
+    flat = 2 * 8 * 4 * 4
+    assert np.isfinite(v2)
+    assert info2["parameters"] - info["parameters"] == 2 * ((flat * 16 + 16 + 16 * 2 + 2) - (flat * 2 + 2)
+                                                            + (2 * 16 + 16 + 16 * flat + flat) - (2 * flat + flat))
+    for kwargs in ({"then": "kde"}, {"latent_dim": 0}, {"k": 0}, {"device": "gpu"}, {"hidden": 0}):
         with pytest.raises(ValueError):
             AutoencoderKNN(**kwargs)
     if "wkl" not in mibench.list_estimators():
