@@ -8,6 +8,7 @@ import pathlib
 
 import pytest
 import torch
+from threadpoolctl import threadpool_limits
 
 import mibench
 from mibench.execution.rows_csv import read_rows_csv
@@ -41,7 +42,8 @@ MIENF_IMAGES = pathlib.Path(__file__).parents[2] / "results" / "mienf-images" / 
 #: levels of the mienf-images table (results/mienf-images, README) out of the issue's tolerance on CPU
 #: (the README says by how much and why): their seed-0 row must still reproduce, and must still be
 #: out of tolerance, so that a fix shows up here and the README's table gets updated
-OUT_OF_REACH: set[tuple[str, str]] = set()
+OUT_OF_REACH = {("mienf", "image-gauss-16-10.0"), ("mienf:flow=ae", "image-rect-16-1.0"),
+                ("mienf:flow=ae", "image-rect-16-5.0"), ("mienf:flow=ae", "image-rect-16-10.0")}
 
 
 @pytest.mark.slow
@@ -56,8 +58,10 @@ OUT_OF_REACH: set[tuple[str, str]] = set()
 ])
 def test_mienf_images_reproduce_the_committed_table_and_meet_the_tolerance(spec, task_id):
     """Seed 0 of the committed mienf-images table, recomputed as the harness's worker does (one thread,
-    the task's sample of seed 0): equal to the committed row (bit-identical on the machine that made
-    it; float32 training on another CPU may differ by a little seed noise, hence 0.05 nats), then
+    BLAS and torch on one thread, the task's sample of seed 0): equal to the committed row
+    (bit-identical on the machine that made it; with 2 BLAS threads the PCA / CCA rotation rounds
+    differently and the estimate moved by 0.0015, and float32 training on another CPU may differ by
+    a little seed noise, hence 0.05 nats), then
     within the issue's tolerance 0.1 + 0.1 * truth (or, for a documented gap, still outside it)."""
     rows = read_rows_csv(MIENF_IMAGES)
     row = rows[(rows.task_id == task_id) & (rows.estimator == spec) & (rows.seed == 0) & (rows.n == 10_000)]
@@ -65,7 +69,8 @@ def test_mienf_images_reproduce_the_committed_table_and_meet_the_tolerance(spec,
     torch.set_num_threads(1)
     task = mibench.get_task(task_id)
     x, y = task.sample(10_000, 0)
-    v = mibench.get_estimator(spec).estimate(x, y)
+    with threadpool_limits(limits=1):  # as the harness's workers of a 2-core machine (BLAS in PCA / CCA)
+        v = mibench.get_estimator(spec).estimate(x, y)
     committed = row.estimate.iloc[0]
     assert abs(v - committed) <= 0.05, f"{spec} on {task_id}: {v:.4f} vs committed {committed:.4f}"
     truth = task.mutual_information
