@@ -80,7 +80,8 @@ class MIENF(Estimator):
             CPU-minutes per 16 x 16 fit, 3 seeds): within 0.1 + 0.1 * truth on the bumps from 0.1
             to 7.5 nats, 2.4 low at I = 10 (docs/images.md, results/mienf-images); Glow is far off
             on CPU budgets. Vector flows given images flatten them to (n, s*s). All coupling,
-            ActNorm and 1x1-convolution layers come from ``normflows``. ``ae`` (images only): a convolutional autoencoder per variable
+            ActNorm and 1x1-convolution layers come from ``normflows``. ``ae`` (images only): a
+            convolutional autoencoder per variable
             (``AutoencoderKNN.encode``: the ``ae`` estimator's architecture, ``ae_steps`` Adam steps,
             fitted on that variable's training split only, so nothing leaks across the split or
             between the variables) compresses each image to an ``ae_dim`` code, then the
