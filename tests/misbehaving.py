@@ -83,3 +83,29 @@ def holds_semaphores(x, y):
     if not _worker_locks:
         _worker_locks.extend(multiprocessing.get_context().RLock() for _ in range(64))
     return correlation_mi(x, y)
+
+
+class BatchedCorrelation:
+    """The first-coordinate Gaussian MI, with an ``estimate_batch`` that misbehaves on request:
+    ``fail_seed_index`` k makes the k-th seed of a batch an exception (the others go on);
+    ``mode`` ``raise`` fails the whole call, ``exit`` kills the worker, ``sleep`` hangs.
+    ``batch_pays`` is set by the constructor, to check that ``auto`` follows it."""
+
+    def __init__(self, fail_seed_index: int = -1, mode: str = "ok", pays: bool = False) -> None:
+        self.fail_seed_index, self.mode, self.batch_pays = fail_seed_index, mode, pays
+
+    def get_params(self):
+        return {"fail_seed_index": self.fail_seed_index, "mode": self.mode, "pays": self.batch_pays, "seed": 7}
+
+    def estimate(self, x, y):
+        return correlation_mi(x, y)
+
+    def estimate_batch(self, xs, ys, seeds):
+        if self.mode == "raise":
+            raise RuntimeError("the whole batch failed")
+        if self.mode == "exit":
+            os._exit(1)
+        if self.mode == "sleep":
+            time.sleep(60)
+        return [ValueError(f"seed index {k} diverged") if k == self.fail_seed_index
+                else (correlation_mi(x, y), {"seeds_seen": list(seeds)}) for k, (x, y) in enumerate(zip(xs, ys))]

@@ -141,6 +141,13 @@ class NeuralEstimator(Estimator):
             raise ValueError("critic=conv with combine=concat needs at least one hidden layer")
 
     @property
+    def batch_pays(self) -> bool:
+        """Whether the harness should train this estimator's seeds as one batched model
+        (``estimate_batch``): on CUDA, where tiny critics are launch-bound; on CPU the fused one-seed
+        kernels are faster (batched.py)."""
+        return engine.resolve_device(self.device).type == "cuda"
+
+    @property
     def accepts_images(self) -> bool:
         """The harness passes images unflattened to the conv critic."""
         return self.critic == "conv"

@@ -132,6 +132,9 @@ def _grid_args(r: argparse.ArgumentParser) -> None:
     r.add_argument("--workers", type=int, help="worker processes (default and maximum: the number of cores)")
     r.add_argument("--timeout", type=float, help="seconds per cell before it becomes a timeout row")
     r.add_argument("--retry-failed", action="store_true", help="run failed/timeout cells again")
+    r.add_argument("--batch-seeds", choices=("auto", "always", "never"), default="auto",
+                   help="train the seeds of one (task, estimator, n) as one batched model: auto (where the "
+                        "estimator says it pays: neural bounds on CUDA), always, or never")
     r.add_argument("--no-progress", action="store_true")
 
 
@@ -188,7 +191,8 @@ def cmd_run(args) -> int:
     if args.task or args.suite:  # the command line's tasks replace each grid's tasks and suites
         overrides.update(tasks=args.task, suite=args.suite)
     rows = run_preset(preset, overrides, store=args.store, workers=args.workers, retry_failed=args.retry_failed,
-                      progress=False if args.no_progress else None, executor=args.executor, address=args.address)
+                      progress=False if args.no_progress else None, executor=args.executor, address=args.address,
+                      batch_seeds=args.batch_seeds)
     failed = int((rows["status"] != "ok").sum())
     cells = rows.attrs.get("cells", {})
     stale = f", {cells['stale']} stale cell(s) recomputed" if cells.get("stale") else ""

@@ -125,6 +125,32 @@ def call_estimator(est, x, y) -> tuple[float, dict[str, Any]]:
     return as_estimate(value), dict(info)
 
 
+def call_estimator_batch(est, xs, ys, seeds) -> list[tuple[float, dict[str, Any]] | Exception]:
+    """Run an estimator's ``estimate_batch(xs, ys, seeds)``: seed ``seeds[k]`` on (xs[k], ys[k]).
+
+    Per seed: (estimate, info), or the exception that seed alone failed with (also a result that is
+    not a finite number or not a ``(value, dict)`` pair). Raises ``TypeError`` when the call does not
+    return one result per seed.
+    """
+    results = est.estimate_batch(xs, ys, seeds)
+    if not isinstance(results, (list, tuple)) or len(results) != len(seeds):
+        raise TypeError(f"estimate_batch returned {type(results).__name__} for {len(seeds)} seeds, "
+                        "expected a list with one (estimate, info) or exception per seed")
+    out: list[tuple[float, dict[str, Any]] | Exception] = []
+    for res in results:
+        if isinstance(res, Exception):
+            out.append(res)
+            continue
+        try:
+            if not (isinstance(res, tuple) and len(res) == 2):
+                raise TypeError(f"estimate_batch gave {type(res).__name__} {res!r} for a seed, "
+                                "expected an (estimate, info) pair")
+            out.append((as_estimate(res[0]), dict(res[1] or {})))
+        except (TypeError, ValueError) as exc:
+            out.append(exc)
+    return out
+
+
 def as_estimate(value) -> float:
     """A real, finite number as float; anything else is an error naming what came back."""
     if isinstance(value, np.ndarray) and value.shape == ():

@@ -20,8 +20,8 @@ from collections.abc import Iterator, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from mibench.core.errors import InfrastructureError
-from mibench.execution.grid import CellJob, positive_int
-from mibench.execution.worker import execute_cell, failed_row, worker_started
+from mibench.execution.grid import BatchJob, CellJob, cells_of, positive_int
+from mibench.execution.worker import execute_job, failed_rows, worker_started
 
 _PRELOAD = ["mibench", "mibench.execution.worker", "numpy", "scipy.special", "scipy.spatial", "pandas"]
 
@@ -35,14 +35,15 @@ _START_FAILURE = (
 
 @runtime_checkable
 class Executor(Protocol):
-    """Runs cells; ``run`` yields one row (a dict) per job, in completion order."""
+    """Runs jobs (cells, or batches of seeds: ``mibench.execution.batching``); ``run`` yields one row (a
+    dict) per cell, in completion order."""
 
     #: a short name for the run record (``local``, ``ray``)
     name: str
     #: how many cells run at once (used to share the cores' threads between cells)
     workers: int
 
-    def run(self, jobs: Sequence[CellJob], timeout: float | None) -> Iterator[dict[str, Any]]: ...
+    def run(self, jobs: Sequence[CellJob | BatchJob], timeout: float | None) -> Iterator[dict[str, Any]]: ...
 
 
 def default_workers(workers: int | None) -> int:
@@ -70,7 +71,7 @@ class LocalExecutor:
     def __init__(self, workers: int | None = None) -> None:
         self.workers = default_workers(workers)
 
-    def run(self, jobs: Sequence[CellJob], timeout: float | None) -> Iterator[dict[str, Any]]:
+    def run(self, jobs: Sequence[CellJob | BatchJob], timeout: float | None) -> Iterator[dict[str, Any]]:
         from concurrent.futures.process import BrokenProcessPool
 
         from pebble import ProcessExpired, ProcessPool
@@ -85,23 +86,24 @@ class LocalExecutor:
         finished = False
         started_any = False
         try:
-            futures = {pool.schedule(execute_cell, args=(job,), timeout=timeout): job for job in jobs}
+            futures = {pool.schedule(execute_job, args=(job,), timeout=job_timeout(job, timeout)): job
+                       for job in jobs}
             for fut in cf.as_completed(futures):
                 job = futures[fut]
                 try:
-                    row = fut.result()
+                    rows = fut.result()
                 except cf.TimeoutError:
-                    row = failed_row(job, "timeout", f"exceeded the per-cell timeout of {timeout:g} s")
+                    rows = failed_rows(job, "timeout", timeout_text(job, timeout))
                 except ProcessExpired as exc:
                     if exc.exitcode == _START_EXIT:
                         raise InfrastructureError(_START_FAILURE) from None
-                    row = failed_row(job, "failed", death_reason(exc.exitcode))
+                    rows = failed_rows(job, "failed", death_reason(exc.exitcode))
                 except (BrokenProcessPool, RuntimeError, OSError, EOFError) as exc:
                     if not started_any or isinstance(exc, BrokenProcessPool):
                         raise InfrastructureError(f"{_START_FAILURE} ({type(exc).__name__}: {exc})") from None
                     raise
                 started_any = True
-                yield row
+                yield from rows
             finished = True
         finally:
             locks = _channel_locks(pool)
@@ -111,6 +113,18 @@ class LocalExecutor:
                 pool.stop()  # interrupted or broken: terminate the workers now
             pool.join()
             del locks  # every worker has been joined: the semaphores can go now
+
+
+def job_timeout(job: CellJob | BatchJob, timeout: float | None) -> float | None:
+    """A job's time limit: the per-cell timeout, times the number of seeds for a batch."""
+    return None if timeout is None else timeout * len(cells_of(job))
+
+
+def timeout_text(job: CellJob | BatchJob, timeout: float | None) -> str:
+    k = len(cells_of(job))
+    if k == 1:
+        return f"exceeded the per-cell timeout of {timeout:g} s"
+    return f"its batch of {k} seeds exceeded {k} x the per-cell timeout of {timeout:g} s"
 
 
 def _channel_locks(pool) -> tuple:

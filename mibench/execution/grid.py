@@ -49,6 +49,27 @@ class CellJob:
         return (self.meta["task_fingerprint"], self.meta["config_hash"])
 
 
+@dataclass
+class BatchJob:
+    """Cells of one (task, estimator, n) that differ only by seed, estimated in one ``estimate_batch``
+    call (``mibench.execution.batching``); each cell keeps its own row."""
+
+    cells: list[CellJob]
+
+    @property
+    def spec(self) -> Spec:
+        return self.cells[0].spec
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        return self.cells[0].meta
+
+
+def cells_of(job: CellJob | BatchJob) -> list[CellJob]:
+    """The cells a job computes: itself, or a batch's cells."""
+    return job.cells if isinstance(job, BatchJob) else [job]
+
+
 def build_grid(tasks, suite, estimators, n, seeds, workers: int = 1) -> list[CellJob]:
     """Resolve names and specs into cells; the same spec twice or a task listed twice runs once."""
     task_list = resolve_tasks(tasks, suite)

@@ -1,6 +1,6 @@
 """Run cells on a Ray cluster (optional extra ``mibench[ray]``).
 
-The same ``execute_cell`` as the local pool runs as a Ray task with per-cell resources (1 CPU;
+The same ``execute_job`` as the local pool runs as a Ray task with per-cell resources (1 CPU;
 1 GPU for estimators whose ``device`` is ``cuda``, or ``auto`` on a cluster with GPUs). Cells
 lost with a dead worker or node are retried by Ray (``max_retries``); a cell that still dies
 becomes a failed row. The per-cell timeout is a SIGALRM inside the Ray worker (tasks run on its
@@ -16,8 +16,9 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from mibench.core.errors import InfrastructureError, MibenchError
-from mibench.execution.grid import CellJob
-from mibench.execution.worker import execute_cell, failed_row
+from mibench.execution.executors import job_timeout, timeout_text
+from mibench.execution.grid import BatchJob, CellJob
+from mibench.execution.worker import execute_job, failed_rows
 
 MAX_RETRIES = 2
 
@@ -30,17 +31,18 @@ def _alarm(signum, frame):
     raise _CellTimeout
 
 
-def ray_cell(job: CellJob, timeout: float | None):
-    """execute_cell under a per-cell alarm (runs inside a Ray worker)."""
-    if timeout:
+def ray_job(job: CellJob | BatchJob, timeout: float | None) -> list[dict[str, Any]]:
+    """execute_job under the job's alarm (runs inside a Ray worker)."""
+    limit = job_timeout(job, timeout)
+    if limit:
         signal.signal(signal.SIGALRM, _alarm)
-        signal.setitimer(signal.ITIMER_REAL, timeout)
+        signal.setitimer(signal.ITIMER_REAL, limit)
     try:
-        return execute_cell(job)
+        return execute_job(job)
     except _CellTimeout:
-        return failed_row(job, "timeout", f"exceeded the per-cell timeout of {timeout:g} s")
+        return failed_rows(job, "timeout", timeout_text(job, timeout))
     finally:
-        if timeout:
+        if limit:
             signal.setitimer(signal.ITIMER_REAL, 0)
 
 
@@ -58,7 +60,7 @@ class RayExecutor:
         self.address, self.num_cpus = address, num_cpus
         self.workers = num_cpus or 1
 
-    def run(self, jobs: Sequence[CellJob], timeout: float | None) -> Iterator[dict[str, Any]]:
+    def run(self, jobs: Sequence[CellJob | BatchJob], timeout: float | None) -> Iterator[dict[str, Any]]:
         import ray
 
         if not jobs:
@@ -73,7 +75,7 @@ class RayExecutor:
                                           f"{exc}") from None
         try:
             has_gpu = ray.cluster_resources().get("GPU", 0) > 0
-            remote = ray.remote(max_retries=MAX_RETRIES)(ray_cell)
+            remote = ray.remote(max_retries=MAX_RETRIES)(ray_job)
             refs = {}
             for job in jobs:
                 device = str(job.meta.get("config", {}).get("resolved", {}).get("device", "cpu"))
@@ -85,11 +87,11 @@ class RayExecutor:
                 for ref in done:
                     job = refs[ref]
                     try:
-                        row = ray.get(ref)
+                        rows = ray.get(ref)
                     except ray.exceptions.RayError as exc:
-                        row = failed_row(job, "failed",
-                                         f"worker lost after {MAX_RETRIES} retries: {type(exc).__name__}")
-                    yield row
+                        rows = failed_rows(job, "failed",
+                                           f"worker lost after {MAX_RETRIES} retries: {type(exc).__name__}")
+                    yield from rows
         finally:
             if started_here:
                 ray.shutdown()

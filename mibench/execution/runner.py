@@ -20,6 +20,7 @@ import pandas as pd
 from mibench.core.errors import MibenchError
 from mibench.core.spec import Spec
 from mibench.core.task import Task
+from mibench.execution.batching import check_batch_mode, group_seeds
 from mibench.execution.executors import Executor, LocalExecutor, Progress, default_workers, refuse_worker_start
 from mibench.execution.grid import CellJob, build_grid, machine, package_versions
 from mibench.execution.store import Store
@@ -43,6 +44,7 @@ def run(
     executor: str | Executor = "local",
     address: str | None = None,
     league: str | None = None,
+    batch_seeds: str = "auto",
 ) -> pd.DataFrame:
     """Run a grid and return its current rows (finished earlier or now) as a DataFrame.
 
@@ -58,6 +60,9 @@ def run(
         executor: ``"local"`` (process pool), ``"ray"`` (with ``address``), or an ``Executor`` object.
         league: the name under which the grid's estimators are ranked against each other in reports
             (presets name their grids; default: the grid itself, unnamed).
+        batch_seeds: ``auto`` (default) trains the seeds of one (task, estimator, n) as one batched model
+            where the estimator says it pays (the neural bounds on CUDA); ``always`` wherever the estimator
+            has ``estimate_batch``; ``never``: each cell alone. Every cell keeps its own row either way.
 
     ``result.attrs["cells"]`` counts the grid's cells: ``total``, ``done`` (skipped, already
     current), ``stale`` (recomputed because their task or configuration changed), ``computed``.
@@ -68,6 +73,7 @@ def run(
         refuse_worker_start("mibench.run was called while a worker process was importing your script; "
                             "put the call under `if __name__ == '__main__':`")
     executor = make_executor(executor, workers, address)
+    check_batch_mode(batch_seeds)
     grid = build_grid(tasks, suite, estimators, n, seeds, executor.workers)
     if league is not None and not (isinstance(league, str) and league):
         raise MibenchError(f"league must be a non-empty string, got {league!r}")
@@ -77,7 +83,7 @@ def run(
     try:
         path = os.path.join(tmpdir, "results.sqlite") if tmpdir else store
         with Store(path) as db:
-            frame, counts = _run_grid(grid, db, executor, timeout, progress, retry_failed, league)
+            frame, counts = _run_grid(grid, db, executor, timeout, progress, retry_failed, league, batch_seeds)
     finally:
         if tmpdir:
             shutil.rmtree(tmpdir, ignore_errors=True)
@@ -97,7 +103,8 @@ def make_executor(executor: str | Executor, workers: int | None, address: str | 
     raise MibenchError(f"unknown executor {executor!r} (choose local or ray, or pass an Executor)")
 
 
-def _run_grid(grid: list[CellJob], db: Store, executor: Executor, timeout, progress, retry_failed, league):
+def _run_grid(grid: list[CellJob], db: Store, executor: Executor, timeout, progress, retry_failed, league,
+              batch_seeds="auto"):
     keys = {job.key for job in grid}
     if retry_failed:
         db.supersede(keys, failed_only=True)
@@ -115,11 +122,11 @@ def _run_grid(grid: list[CellJob], db: Store, executor: Executor, timeout, progr
         "n": sorted({j.n for j in grid}), "seeds": sorted({j.seed for j in grid}),
         "workers": executor.workers, "timeout": timeout, "executor": executor.name, "cells": len(grid),
         "skipped": counts["done"], "stale": stale, "versions": package_versions(), "league": league,
-        "machine": machine(),
+        "machine": machine(), "batch_seeds": batch_seeds,
     })
     bar = Progress(len(todo), progress)
     try:
-        for row in executor.run(todo, timeout):
+        for row in executor.run(group_seeds(todo, batch_seeds), timeout):
             db.add(row)
             bar.tick(row)
     finally:

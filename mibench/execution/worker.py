@@ -16,9 +16,9 @@ import sys
 import time
 from typing import Any
 
-from mibench.core.estimator import call_estimator
+from mibench.core.estimator import call_estimator, call_estimator_batch, estimator_config
 from mibench.core.registry import build_estimator
-from mibench.execution.grid import CellJob
+from mibench.execution.grid import BatchJob, CellJob, cells_of
 
 
 def now() -> str:
@@ -51,23 +51,48 @@ def failed_row(job: CellJob, status: str, error: str) -> dict[str, Any]:
     return {**base_row(job), "status": status, "error": error}
 
 
-def execute_cell(job: CellJob) -> dict[str, Any]:
-    """Run one cell; every exception becomes a ``failed`` row (crashes and hangs are the driver's)."""
+def failed_rows(job: CellJob | BatchJob, status: str, error: str) -> list[dict[str, Any]]:
+    """A failed/timeout row for every cell of a job (a batch dies or times out as a whole)."""
+    return [failed_row(cell, status, error) for cell in cells_of(job)]
+
+
+def execute_job(job: CellJob | BatchJob) -> list[dict[str, Any]]:
+    """The rows of a job: one cell's, or every cell's of a batch of seeds."""
+    return execute_batch(job) if isinstance(job, BatchJob) else [execute_cell(job)]
+
+
+def _prepare(job: CellJob):
+    """The task and the estimator of a job's cells, in this worker (its import path and thread cap set)."""
     for p in job.sys_path:
         if p not in sys.path:
             sys.path.append(p)
+    task = pickle.loads(job.task_blob)
+    factory = pickle.loads(job.factory_blob)
+    if job.threads:
+        _limit_threads(job.threads)
+    return task, build_estimator(job.spec, factory)
+
+
+def _draw(task, estimator, n: int, seed: int):
+    x, y = task.sample(n, seed)
+    if task.is_image and not getattr(estimator, "accepts_images", False):
+        # estimators written for vectors see images flattened to (n, pixels)
+        x, y = x.reshape(len(x), -1), y.reshape(len(y), -1)
+    return x, y
+
+
+def _finish_ok(row: dict[str, Any], estimator, value: float, info: dict[str, Any]) -> None:
+    row.update(estimate=value, info=info, status="ok", **interval(info))
+    row["device"] = str(info.get("device") or getattr(estimator, "device", None) or "cpu")
+
+
+def execute_cell(job: CellJob) -> dict[str, Any]:
+    """Run one cell; every exception becomes a ``failed`` row (crashes and hangs are the driver's)."""
     row = base_row(job)
     peak_reset = _reset_peak_rss()
     try:
-        task = pickle.loads(job.task_blob)
-        factory = pickle.loads(job.factory_blob)
-        if job.threads:
-            _limit_threads(job.threads)
-        estimator = build_estimator(job.spec, factory)
-        x, y = task.sample(job.n, job.seed)
-        if task.is_image and not getattr(estimator, "accepts_images", False):
-            # estimators written for vectors see images flattened to (n, pixels)
-            x, y = x.reshape(len(x), -1), y.reshape(len(y), -1)
+        task, estimator = _prepare(job)
+        x, y = _draw(task, estimator, job.n, job.seed)
         cuda = _cuda_start()
         t0, c0 = time.perf_counter(), time.process_time()
         value, info = call_estimator(estimator, x, y)
@@ -75,16 +100,68 @@ def execute_cell(job: CellJob) -> dict[str, Any]:
             cuda.synchronize()
         row["seconds"] = time.perf_counter() - t0
         row["cpu_seconds"] = time.process_time() - c0
-        row.update(estimate=value, info=info, status="ok", **interval(info))
-        row["device"] = str(info.get("device") or getattr(estimator, "device", None) or "cpu")
+        _finish_ok(row, estimator, value, info)
         if cuda is not None and row["device"].startswith("cuda"):
             row["peak_memory_mb"] = cuda.max_memory_allocated() / 2**20
     except Exception as exc:  # the estimator's (or sampler's) failure is data, not a crash
-        row.update(status="failed", error=f"{type(exc).__name__}: {exc}"[:2000])
+        row.update(status="failed", error=_error_text(exc))
     if row["peak_memory_mb"] is None:
         row["peak_memory_mb"] = _peak_rss_mb(peak_reset)
     row["timestamp"] = now()
     return row
+
+
+def execute_batch(batch: BatchJob) -> list[dict[str, Any]]:
+    """Run a batch of seeds as one ``estimate_batch`` call. Each cell gets its own row with its own
+    estimate or failure; a seed whose sampling or estimate fails, fails alone. The seeds train with
+    the estimator's own seed (as every unbatched cell does: the cell's seed is the data's), and the
+    wall and CPU time of the call are shared out evenly (``info["batch"]`` keeps the totals)."""
+    rows = [base_row(cell) for cell in batch.cells]
+    peak_reset = _reset_peak_rss()
+    try:
+        task, estimator = _prepare(batch.cells[0])
+        live, xs, ys = [], [], []
+        for k, cell in enumerate(batch.cells):
+            try:
+                x, y = _draw(task, estimator, cell.n, cell.seed)
+            except Exception as exc:
+                rows[k].update(status="failed", error=_error_text(exc))
+                continue
+            live.append(k)
+            xs.append(x)
+            ys.append(y)
+        own_seed = estimator_config(estimator).get("seed", 0)
+        cuda = _cuda_start()
+        t0, c0 = time.perf_counter(), time.process_time()
+        results = call_estimator_batch(estimator, xs, ys, [own_seed] * len(live)) if live else []
+        if cuda is not None:
+            cuda.synchronize()
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+        total = {"size": len(batch.cells), "seconds": wall, "cpu_seconds": cpu}
+        for k, res in zip(live, results):
+            row = rows[k]
+            if isinstance(res, Exception):
+                row.update(status="failed", error=_error_text(res))
+                continue
+            value, info = res
+            row["seconds"], row["cpu_seconds"] = wall / len(live), cpu / len(live)
+            _finish_ok(row, estimator, value, {**info, "batch": total})
+            if cuda is not None and row["device"].startswith("cuda"):
+                row["peak_memory_mb"] = cuda.max_memory_allocated() / 2**20
+    except Exception as exc:  # set-up or the whole call failed: every cell without a result fails with it
+        for row in rows:
+            if "status" not in row:
+                row.update(status="failed", error=_error_text(exc))
+    peak = _peak_rss_mb(peak_reset)
+    for row in rows:
+        if row["peak_memory_mb"] is None:
+            row["peak_memory_mb"] = peak
+        row["timestamp"] = now()
+    return rows
+
+
+def _error_text(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:2000]
 
 
 def interval(info: dict[str, Any]) -> dict[str, float | None]:
