@@ -1,14 +1,13 @@
 """The MIENF image table of issue 16 (README, docs/images.md) from the rows of the mienf-images protocol.
 
-Usage: python tools/mienf_images_table.py [--compact] [results/mienf-images/rows.csv]
-Prints a markdown table (``--compact``: one row per MI level, bumps and rectangles side by side, as in
-the README): per task and MIENF spec, the estimate of every seed, their mean and standard
+Usage: python tools/mienf_images_table.py [--compact] [--size 16|32] [results/mienf-images/rows.csv]
+Prints a markdown table of the 16 x 16 images (``--size 32``: of 32 x 32; ``--compact``: one row per MI
+level, bumps and rectangles side by side, as in the README): per task and MIENF spec, the estimate of every seed, their mean and standard
 deviation (over the data seeds; the estimator's own seed, which fixes its split and initialisation,
 is 0 as in every harness cell), the tolerance 0.1 + 0.1 * truth and whether the mean is within it,
 and the CPU minutes per fit.
 """
 
-import sys
 from pathlib import Path
 
 from mibench.execution.rows_csv import read_rows_csv
@@ -16,8 +15,8 @@ from mibench.execution.rows_csv import read_rows_csv
 SPECS = ("mienf", "mienf:flow=ae")
 
 
-def table(rows) -> str:
-    rows = rows[rows.estimator.isin(SPECS) & rows.task_id.str.match(r"image-(gauss|rect)-16-")]
+def table(rows, size: int = 16) -> str:
+    rows = rows[rows.estimator.isin(SPECS) & rows.task_id.str.match(rf"image-(gauss|rect)-{size}-")]
     out = ["| task | truth [nats] | estimator | estimate per seed [nats] | mean ± std [nats] | error of the mean "
            "| tolerance | within | CPU min per fit (max) | failed |",
            "|---|---:|---|---|---:|---:|---:|:---:|---:|---:|"]
@@ -37,8 +36,8 @@ def table(rows) -> str:
     return "\n".join(out)
 
 
-def compact(rows) -> str:
-    rows = rows[(rows.status == "ok") & rows.task_id.str.match(r"image-(gauss|rect)-16-")]
+def compact(rows, size: int = 16) -> str:
+    rows = rows[(rows.status == "ok") & rows.task_id.str.match(rf"image-(gauss|rect)-{size}-")]
     kinds = (("gauss", "mienf", "bumps, `mienf`"), ("rect", "mienf:flow=ae", "rectangles, `mienf:flow=ae`"))
     head = "| truth [nats] | tolerance |" + "".join(f" {label}: mean ± std (seeds) | within |" for *_, label in kinds)
     out = [head, "|---:|---:|" + "---:|:---:|" * len(kinds)]
@@ -46,7 +45,7 @@ def compact(rows) -> str:
         tol = 0.1 + 0.1 * truth
         line = f"| {truth:g} | {tol:.2f} |"
         for kind, spec, _ in kinds:
-            est = rows[rows.task_id.str.startswith(f"image-{kind}-16-") & (rows.truth == truth)
+            est = rows[rows.task_id.str.startswith(f"image-{kind}-{size}-") & (rows.truth == truth)
                        & (rows.estimator == spec)].estimate
             if est.empty:
                 line += " - | - |"
@@ -59,6 +58,12 @@ def compact(rows) -> str:
 
 
 if __name__ == "__main__":
-    args = [a for a in sys.argv[1:] if a != "--compact"]
-    rows = read_rows_csv(Path(args[0] if args else "results/mienf-images/rows.csv"))
-    print(compact(rows) if "--compact" in sys.argv[1:] else table(rows))
+    import argparse
+
+    p = argparse.ArgumentParser(description="the MIENF image table from the mienf-images rows")
+    p.add_argument("rows", nargs="?", default="results/mienf-images/rows.csv")
+    p.add_argument("--compact", action="store_true")
+    p.add_argument("--size", type=int, choices=(16, 32), default=16)
+    args = p.parse_args()
+    rows = read_rows_csv(Path(args.rows))
+    print(compact(rows, args.size) if args.compact else table(rows, args.size))

@@ -56,7 +56,7 @@ def naive_ksg(x, y, k, metric, variant, rtol=0.0):
 
 @pytest.mark.parametrize("metric", ["euclidean", "chebyshev"])
 @pytest.mark.parametrize("variant", [1, 2])
-@pytest.mark.parametrize("dims", [(1, 1), (3, 2), (6, 6)])
+@pytest.mark.parametrize("dims", [(1, 1), (3, 2), (6, 6), (12, 12)])
 def test_ksg_paths_match_naive(metric, variant, dims):
     rng = np.random.default_rng(sum(dims) + variant)
     x = rng.standard_normal((250, dims[0]))
@@ -73,6 +73,40 @@ def test_ksg_paths_match_naive(metric, variant, dims):
     else:
         got = digamma(4) - 0.25 + digamma(250) - np.mean(digamma(nx) + digamma(ny))
     assert got == pytest.approx(want, abs=1e-10)
+
+
+def test_ksg_brute_force_uses_gram_matrices_from_20_euclidean_dimensions():
+    rng = np.random.default_rng(5)
+    x, y = rng.standard_normal((200, 10)), rng.standard_normal((200, 10))
+    assert KSG(algorithm="brute").estimate_with_info(x, y)[1]["algorithm"] == "brute-gram"
+    assert KSG(algorithm="brute").estimate_with_info(x[:, :9], y)[1]["algorithm"] == "brute"
+    assert KSG(algorithm="brute", metric="chebyshev").estimate_with_info(x, y)[1]["algorithm"] == "brute"
+
+
+@pytest.mark.parametrize("variant", [1, 2])
+@pytest.mark.parametrize("threads", [1, 3])
+def test_gram_kernel_counts_equal_the_direct_kernel_with_ties_and_duplicates(variant, threads):
+    """Rows with a near duplicate are recomputed with exact differences, so even exact copies,
+    grid values, a large offset and a wide coordinate (cancellation in |a|^2 + |b|^2 - 2 a.b) give the direct kernel's
+    counts exactly; blocks handed to 1 or 3 threads give the same result."""
+    from mibench.estimators._knn import GRAM_BLOCK, ksg_brute, ksg_gram
+
+    rng = np.random.default_rng(variant)
+    n = 2 * GRAM_BLOCK + 37  # a partial last block
+    x = rng.standard_normal((n, 12))
+    y = 0.5 * x + rng.standard_normal((n, 12))
+    x[1], y[1] = x[0], y[0]  # an exact copy in both variables
+    x[10:16], y[10:16] = x[10], y[10]  # more than k copies: radius exactly 0
+    x[3] = x[2]  # a copy in x only
+    x[:, :6] = np.round(x[:, :6])  # grid values in half the coordinates of x
+    x += 1e4  # an offset far larger than the spread
+    x[:, 6] *= 1e5  # and one coordinate with a spread far larger than the others'
+    y[5] = y[4] + 1e-7  # a near copy
+    want = ksg_brute(np.ascontiguousarray(x.T), np.ascontiguousarray(y.T), 4, False, variant, 2e-12)
+    got = ksg_gram(x, y, 4, variant, 2e-12, threads)
+    np.testing.assert_array_equal(got[0], want[0])
+    np.testing.assert_array_equal(got[1], want[1])
+    np.testing.assert_allclose(got[2], want[2], rtol=1e-9)
 
 
 def test_ksg_exact_duplicates_are_jittered_not_crashing():
