@@ -50,11 +50,14 @@ OUT_OF_REACH = {("mienf", "image-gauss-16-10.0"), ("mienf:flow=ae", "image-rect-
 @pytest.mark.parametrize("spec,task_id", [
 
     # the default image flow (flow=pca: PCA whitening + canonical rotation, 4 components, affine
-    # marginals, RealNVP with bounded couplings; 4000 steps), about 2 CPU-minutes per fit
+    # marginals, RealNVP with bounded couplings; 4000 steps), 2.2-2.7 CPU-minutes per fit on the AMD EPYC
+    # that made the 16 x 16 rows, 0.65 on the Intel Xeon that made the 32 x 32 ones
     ("mienf", "image-gauss-16-1.0"), ("mienf", "image-gauss-16-5.0"), ("mienf", "image-gauss-16-10.0"),
     # flow=ae: a conv autoencoder per variable to a 4-d code, then the vector flow; about 3.7 CPU-minutes
     ("mienf:flow=ae", "image-rect-16-1.0"), ("mienf:flow=ae", "image-rect-16-5.0"),
     ("mienf:flow=ae", "image-rect-16-10.0"),
+    # 32 x 32 bumps with the same default flow (about 0.6 CPU-minutes per fit on the Xeon that made them)
+    ("mienf", "image-gauss-32-1.0"), ("mienf", "image-gauss-32-5.0"), ("mienf", "image-gauss-32-10.0"),
 ])
 def test_mienf_images_reproduce_the_committed_table_and_meet_the_tolerance(spec, task_id):
     """Seed 0 of the committed mienf-images table, recomputed as the harness's worker does (one thread,
