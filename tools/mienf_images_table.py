@@ -2,10 +2,10 @@
 
 Usage: python tools/mienf_images_table.py [--compact] [--size 16|32] [results/mienf-images/rows.csv]
 Prints a markdown table of the 16 x 16 images (``--size 32``: of 32 x 32; ``--compact``: one row per MI
-level, bumps and rectangles side by side, as in the README): per task and MIENF spec, the estimate of every seed, their mean and standard
-deviation (over the data seeds; the estimator's own seed, which fixes its split and initialisation,
-is 0 as in every harness cell), the tolerance 0.1 + 0.1 * truth and whether the mean is within it,
-and the CPU minutes per fit.
+level, bumps and rectangles side by side, as in the README): per task and MIENF spec, the estimate of
+every seed, their mean and standard deviation (over the data seeds; the estimator's own seed, which
+fixes its split and initialisation, is 0 as in every harness cell), the tolerance 0.1 + 0.1 * truth
+and whether the mean is within it, and the CPU minutes per fit.
 """
 
 from pathlib import Path

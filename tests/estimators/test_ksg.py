@@ -80,7 +80,12 @@ def test_ksg_brute_force_uses_gram_matrices_from_20_euclidean_dimensions():
     x, y = rng.standard_normal((200, 10)), rng.standard_normal((200, 10))
     assert KSG(algorithm="brute").estimate_with_info(x, y)[1]["algorithm"] == "brute-gram"
     assert KSG(algorithm="brute").estimate_with_info(x[:, :9], y)[1]["algorithm"] == "brute"
-    assert KSG(algorithm="brute", metric="chebyshev").estimate_with_info(x, y)[1]["algorithm"] == "brute"
+    assert KSG(algorithm="brute", metric="chebyshev").estimate_with_info(x, y)[1]["algorithm"] == "brute-cheb32"
+    assert KSG(algorithm="brute", metric="chebyshev").estimate_with_info(x[:, :9], y)[1]["algorithm"] == "brute"
+    wide = x.copy()
+    wide[0, 0] = 1e6  # one coordinate far out: float32 distances would leave too much undecided
+    assert KSG(algorithm="brute", metric="chebyshev", standardize=False).estimate_with_info(
+        wide, y)[1]["algorithm"] == "brute"
 
 
 @pytest.mark.parametrize("variant", [1, 2])
@@ -107,6 +112,30 @@ def test_gram_kernel_counts_equal_the_direct_kernel_with_ties_and_duplicates(var
     np.testing.assert_array_equal(got[0], want[0])
     np.testing.assert_array_equal(got[1], want[1])
     np.testing.assert_allclose(got[2], want[2], rtol=1e-9)
+
+
+@pytest.mark.parametrize("variant", [1, 2])
+def test_float32_chebyshev_kernel_equals_the_float64_kernel_exactly(variant):
+    """Float32 distances decide only where the margin (every pair's rounding bound) allows; ties,
+    exact copies, more than k copies, grid values and near copies (1e-7, below float32 resolution)
+    are decided exactly, so counts and radii equal the float64 kernel's bit for bit."""
+    from mibench.estimators._knn import ksg_brute, ksg_brute_cheb32
+
+    rng = np.random.default_rng(10 + variant)
+    n = 611
+    x = rng.standard_normal((n, 12))
+    y = 0.5 * x + rng.standard_normal((n, 12))
+    x[1], y[1] = x[0], y[0]
+    x[10:16], y[10:16] = x[10], y[10]
+    x[3] = x[2]
+    y[5] = y[4] + 1e-7
+    x[:, :6] = np.round(x[:, :6], 1)  # many ties in the chebyshev maximum
+    xt, yt = np.ascontiguousarray(x.T), np.ascontiguousarray(y.T)
+    delta = 5 * 2.0**-24 * max(np.abs(x).max(), np.abs(y).max())
+    want = ksg_brute(xt, yt, 4, True, variant, 1e-12)
+    got = ksg_brute_cheb32(xt, yt, xt.astype(np.float32), yt.astype(np.float32), 4, variant, 1e-12, delta)
+    for a, b in zip(got, want):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_ksg_exact_duplicates_are_jittered_not_crashing():
