@@ -46,7 +46,7 @@ MARGINALS = ("auto", "gaussianize", "standardize")
 # linear in the conv features, lr 1e-3): 4.10 vs 3.41 at I = 5 for 2.7 vs 2.4 CPU-minutes
 # (docs/images.md)
 AE_SETTINGS = {"width": 16, "hidden": 128, "lr": 2e-3}
-RESTARTS = 2  # restarts at half the learning rate after a non-finite loss, before the fit fails
+RESTARTS = 2  # restarts at half the learning rate after a non-finite loss / embedding, before the fit fails
 
 
 class MIENF(Estimator):
@@ -151,7 +151,8 @@ class MIENF(Estimator):
 
     Vectors are preprocessed coordinate-wise first (``marginals``; an increasing map per coordinate);
     a 1-d variable gets a seeded independent N(0, 1) column appended (which leaves the MI
-    unchanged) so that couplings can act. A non-finite loss or log-determinant restarts training
+    unchanged) so that couplings can act. A non-finite loss or log-determinant, or held-out
+    embeddings that overflow (small samples), restart training
     from freshly initialised flows at half the learning rate (at most twice; each restart is listed
     in ``info["restarts"]`` and the budget used in ``info["budget"]``), then fails with
     ``FloatingPointError`` naming the first failing step. Float32 training; deterministic on CPU for
@@ -207,11 +208,13 @@ class MIENF(Estimator):
                                  f"{fx.head} + {fy.head} dimensions (needs >= {need}); give more samples or "
                                  f"a larger test_fraction")
             restarts = []
-            while True:  # a non-finite loss restarts from fresh flows at half the learning rate
+            while True:  # a non-finite loss (or held-out embedding) restarts from fresh flows at half the lr
                 target = (GaussianTarget if self.target == "gaussian" else TridiagTarget)(fx.head, fy.head).to(dev)
                 model = nn.ModuleList([fx, fy, target])
                 try:
                     curve = self._train(model, xt, yt, train, dev, budget)
+                    # a flow that overflows on held-out points (small samples) is restarted the same way
+                    ratios, zx, zy = self._heldout(model, xt, yt, test, dev)
                     break
                 except FloatingPointError as exc:
                     restarts.append({"lr": budget["lr"], "error": str(exc)})
@@ -221,7 +224,6 @@ class MIENF(Estimator):
                     budget = {**budget, "lr": budget["lr"] / 2}
                     fx = self._build_flow(xt, fx_kind, budget).to(dev)
                     fy = self._build_flow(yt, fy_kind, budget).to(dev)
-            ratios, zx, zy = self._heldout(model, xt, yt, test, dev)
         refit = target.refit_mi(zx, zy)
         bias = target.refit_bias(len(test))
         est = refit - bias

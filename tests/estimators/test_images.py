@@ -119,6 +119,25 @@ def test_mienf_restarts_at_half_the_learning_rate_after_a_nonfinite_loss(monkeyp
     assert MIENF(steps=10, depth=1, width=8).estimate_with_info(x, y)[1]["restarts"] == []
 
 
+def test_mienf_restarts_when_heldout_embeddings_overflow(monkeypatch):
+    """Small samples: a flow fitted on 225 points can overflow on a held-out point (measured on
+    spiral-sweep-dense-5-2 at n = 100 and 300); that restarts training like a non-finite loss."""
+    original = MIENF._heldout
+    calls = {"n": 0}
+
+    def overflow_once(self, *args):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise FloatingPointError("mienf: non-finite embeddings of held-out data after training")
+        return original(self, *args)
+
+    monkeypatch.setattr(MIENF, "_heldout", overflow_once)
+    x, y, _ = gaussian_pairs(400, 0.5, 2, 0)
+    v, info = MIENF(steps=10, depth=1, width=8, lr=1e-3).estimate_with_info(x, y)
+    assert np.isfinite(v) and calls["n"] == 2
+    assert info["restarts"] == [{"lr": 1e-3, "error": "mienf: non-finite embeddings of held-out data after training"}]
+
+
 def test_mienf_nan_logdet_at_first_step(monkeypatch):
     # call_estimator is what the worker calls; its exception becomes the failed row's error text
     from mibench import call_estimator
