@@ -217,35 +217,146 @@ def kth_neighbour_brute(a, k, cheb):
     return out
 
 
+#: fast-math flags of the kernels that decide counts: no ``nnan`` / ``ninf`` (they compare against
+#: infinite sentinels) and no ``reassoc`` (an exact distance must be summed in ``_block_dist``'s
+#: order); ``contract``, because ``_block_dist``'s sums of squares are FMA-contracted
+DECIDE = {"nsz", "arcp", "contract", "afn"}
+
+
+@numba.njit(inline="always", fastmath=DECIDE)
+def _exact_dist(at, i, j, cheb):
+    """The distance ``_block_dist`` computes between points i and j of at (dim, n), rounded the same
+    way (squared for euclidean: a running sum of squares, FMA-contracted as there)."""
+    s = 0.0
+    for c in range(at.shape[0]):
+        t = at[c, j] - at[c, i]
+        if cheb:
+            t = abs(t)
+            s = t if t > s else s
+        else:
+            s += t * t
+    return s
+
+
+@numba.njit(inline="always", fastmath=DECIDE)
+def _count_within(b, i, e, strict, delta, at, cheb):
+    """#{j != i: d_j < e} (``strict``) or <= e, where the row b holds every d_j up to an error of at
+    most ``delta``: decided from b where the margin allows, with ``_exact_dist`` for the few entries
+    within delta of e."""
+    n = b.shape[0]
+    lo = e - delta
+    hi = e + delta
+    sure = 0
+    maybe = 0
+    for j in range(n):
+        v = b[j]
+        if v < lo:
+            sure += 1
+        if v <= hi:
+            maybe += 1
+    if b[i] < lo:
+        sure -= 1
+    if b[i] <= hi:
+        maybe -= 1
+    if maybe > sure:
+        for j in range(n):
+            v = b[j]
+            if j != i and v >= lo and v <= hi:
+                d = _exact_dist(at, i, j, cheb)
+                if (d < e) if strict else (d <= e):
+                    sure += 1
+    return sure
+
+
+@numba.njit(inline="always", fastmath=DECIDE)
+def _ksg_row_bounded(bx, by, i, k, variant, tie, dlx, dly, xt, yt, cheb, joint, best, kth, cdx, cdy):
+    """``_ksg_row`` from approximate distance rows bx, by (within dlx, dly of ``_block_dist``'s values
+    for every pair), with the same result as ``_ksg_row`` on the exact rows: the k nearest joint
+    neighbours are chosen with exact distances among the points whose approximate joint distance is
+    within 2 max(dlx, dly) of the k-th smallest approximate one (every point within the exact radius
+    is among them), and the counts decide exactly the entries within the error of their radius."""
+    n = bx.shape[0]
+    dl = dlx if dlx > dly else dly
+    for p in range(k):
+        best[p] = np.inf
+    for j in range(n):
+        v = bx[j] if bx[j] > by[j] else by[j]
+        joint[j] = v
+        if v < best[k - 1] and j != i:
+            p = k - 1
+            while p > 0 and best[p - 1] > v:
+                best[p] = best[p - 1]
+                p -= 1
+            best[p] = v
+    limit = best[k - 1] + 2.0 * dl
+    m = 0  # candidates, in index order (variant 2's tie rule)
+    for j in range(n):
+        if joint[j] <= limit and j != i:
+            cdx[m] = _exact_dist(xt, i, j, cheb)
+            cdy[m] = _exact_dist(yt, i, j, cheb)
+            m += 1
+    for p in range(k):
+        kth[p] = np.inf
+    for q in range(m):
+        v = cdx[q] if cdx[q] > cdy[q] else cdy[q]
+        if v < kth[k - 1]:
+            p = k - 1
+            while p > 0 and kth[p - 1] > v:
+                kth[p] = kth[p - 1]
+                p -= 1
+            kth[p] = v
+    eps = kth[k - 1]
+    if variant == 1:
+        e = eps * (1.0 - tie)
+        return (_count_within(bx, i, e, True, dlx, xt, cheb), _count_within(by, i, e, True, dly, yt, cheb), eps)
+    less = 0
+    for q in range(m):
+        v = cdx[q] if cdx[q] > cdy[q] else cdy[q]
+        if v < eps:
+            less += 1
+    room = k - less
+    ex = 0.0
+    ey = 0.0
+    for q in range(m):
+        v = cdx[q] if cdx[q] > cdy[q] else cdy[q]
+        take = v < eps
+        if not take and v == eps and room > 0:
+            take = True
+            room -= 1
+        if take:
+            ex = cdx[q] if cdx[q] > ex else ex
+            ey = cdy[q] if cdy[q] > ey else ey
+    return (_count_within(bx, i, ex * (1.0 + tie), False, dlx, xt, cheb),
+            _count_within(by, i, ey * (1.0 + tie), False, dly, yt, cheb), eps)
+
 
 def ksg_gram(x, y, k, variant, tie, threads):
-    """``ksg_brute`` for euclidean distances through matrix products, parallel over blocks of points
-    handed out one at a time to ``threads`` threads (a core slowed by another job then takes fewer
-    blocks instead of holding up the others; numba's static split of ``prange`` stalls on it).
+    """``ksg_brute`` (euclidean) through matrix products, with the same counts and radii: parallel
+    over blocks of points handed out one at a time to ``threads`` threads (a core slowed by another
+    job then takes fewer blocks instead of holding up the others; numba's static split of ``prange``
+    stalls on it).
 
     Squared distances are |a|^2 + |b|^2 - 2 a.b with the Gram rows from BLAS (register-blocked:
-    3-4x the direct loops at 50 + 50 dimensions), on centred data (distances do not change),
-    clamped at 0, the point itself at exactly 0. Their rounding is about 1e-16 of |a|^2 + |b|^2,
-    so a point with a near duplicate in either variable (a distance below 1e-6 of its squared
-    norms, where rounding could change a count) is recomputed with exact differences."""
+    3-4x the direct loops at 50 + 50 dimensions), clamped at 0. Each row's rounding error, bounded by
+    2^-50 (d + 4) (|a|^2 + max |b|^2) (the dot products', the norms' and the direct loops' own), is
+    what ``_ksg_row_bounded`` decides around: entries within it of a radius are recomputed as the
+    direct loops compute them, so ties in exact arithmetic (grid or integer data) fall as there."""
     from concurrent.futures import ThreadPoolExecutor
 
     from threadpoolctl import threadpool_limits
 
-    x = np.ascontiguousarray(x - x.mean(0))
-    y = np.ascontiguousarray(y - y.mean(0))
+    x, y = np.ascontiguousarray(x, dtype=np.float64), np.ascontiguousarray(y, dtype=np.float64)
     n = len(x)
     xt, yt = np.ascontiguousarray(x.T), np.ascontiguousarray(y.T)
     sqx, sqy = np.einsum("ij,ij->i", x, x), np.einsum("ij,ij->i", y, y)
     nx, ny, rad = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n)
-    block = GRAM_BLOCK
 
     def run(s):
-        _ksg_gram_block(x, y, xt, yt, sqx, sqy, s, min(n, s + block), k, variant, tie, nx, ny, rad)
+        _ksg_gram_block(x, y, xt, yt, sqx, sqy, s, min(n, s + GRAM_BLOCK), k, variant, tie, nx, ny, rad)
 
     # one BLAS thread per block: the parallelism is over blocks
     with threadpool_limits(1), ThreadPoolExecutor(max(1, threads)) as pool:
-        list(pool.map(run, range(0, n, block)))
+        list(pool.map(run, range(0, n, GRAM_BLOCK)))
     return nx, ny, rad
 
 
@@ -254,11 +365,18 @@ def ksg_gram(x, y, k, variant, tie, threads):
 GRAM_BLOCK, GRAM_ROWS = 128, 32
 
 
-@numba.njit(nogil=True, cache=True, fastmath=True)
+@numba.njit(nogil=True, cache=True, fastmath=DECIDE)
 def _ksg_gram_block(x, y, xt, yt, sqx, sqy, s, e, k, variant, tie, nx, ny, rad):
     n = x.shape[0]
     joint = np.empty(n)
     best = np.empty(k)
+    kth = np.empty(k)
+    cdx = np.empty(n)
+    cdy = np.empty(n)
+    top_x = sqx.max()
+    top_y = sqy.max()
+    ux = 2.0**-50 * (x.shape[1] + 4)
+    uy = 2.0**-50 * (y.shape[1] + 4)
     for i0 in range(s, e, GRAM_ROWS):
         i1 = min(e, i0 + GRAM_ROWS)
         gx = np.dot(x[i0:i1], xt)
@@ -269,86 +387,24 @@ def _ksg_gram_block(x, y, xt, yt, sqx, sqy, s, e, k, variant, tie, nx, ny, rad):
             by = gy[r]
             ax = sqx[i]
             ay = sqy[i]
-            nearest = np.inf
             for j in range(n):
                 vx = ax + sqx[j] - 2.0 * bx[j]
                 vy = ay + sqy[j] - 2.0 * by[j]
-                vx = vx if vx > 0.0 else 0.0
-                vy = vy if vy > 0.0 else 0.0
-                bx[j] = vx
-                by[j] = vy
-                if j != i:
-                    m = vx if vx < vy else vy
-                    nearest = m if m < nearest else nearest
+                bx[j] = vx if vx > 0.0 else 0.0
+                by[j] = vy if vy > 0.0 else 0.0
             bx[i] = 0.0
             by[i] = 0.0
-            if nearest < 1e-6 * (ax + ay):
-                for j in range(n):
-                    sx = 0.0
-                    for c in range(x.shape[1]):
-                        t = x[i, c] - x[j, c]
-                        sx += t * t
-                    sy = 0.0
-                    for c in range(y.shape[1]):
-                        t = y[i, c] - y[j, c]
-                        sy += t * t
-                    bx[j] = sx
-                    by[j] = sy
-            nx[i], ny[i], rad[i] = _ksg_row(bx, by, i, k, variant, tie, joint, best)
+            nx[i], ny[i], rad[i] = _ksg_row_bounded(bx, by, i, k, variant, tie, ux * (ax + top_x), uy * (ay + top_y),
+                                                    xt, yt, False, joint, best, kth, cdx, cdy)
 
 
-@numba.njit(inline="always")
-def _cheb_exact(at, i, j):
-    """Exact (float64) Chebyshev distance between points i and j of at (dim, n)."""
-    s = 0.0
-    for c in range(at.shape[0]):
-        t = abs(at[c, i] - at[c, j])
-        s = t if t > s else s
-    return s
-
-
-@numba.njit(inline="always")
-def _count_below(b32, i, e, strict, delta, at):
-    """#{j != i: d_j < e} (``strict``) or <= e, for the float32 distance row b32 whose entries are
-    within ``delta`` of the exact ones: decided in float32 where the margin allows, exactly (float64)
-    for the few entries within delta of e."""
-    n = b32.shape[0]
-    lo = np.float32(e - delta)
-    hi = np.float32(e + delta)
-    # int32 counters: float32 comparisons vectorise into int32 lanes (int64 ones need widening)
-    one = np.int32(1)
-    sure = np.int32(0)
-    maybe = np.int32(0)
-    for j in range(n):
-        v = b32[j]
-        if v < lo:
-            sure += one
-        if v <= hi:
-            maybe += one
-    if b32[i] < lo:
-        sure -= one
-    if b32[i] <= hi:
-        maybe -= one
-    count = np.int64(sure)
-    if maybe > sure:
-        for j in range(n):
-            v = b32[j]
-            if j != i and v >= lo and v <= hi:
-                d = _cheb_exact(at, i, j)
-                if (d < e) if strict else (d <= e):
-                    count += 1
-    return count
-
-
-@numba.njit(parallel=True, cache=True, fastmath=True)
+@numba.njit(parallel=True, cache=True, fastmath=DECIDE)
 def ksg_brute_cheb32(xt, yt, xt32, yt32, k, variant, tie, delta):
     """``ksg_brute`` for the Chebyshev metric with float32 distances (twice the vector lanes of
-    float64) and exact float64 decisions wherever rounding could matter, so the result equals
-    ``ksg_brute``'s exactly. xt32, yt32: float32 copies of xt, yt; ``delta`` bounds |d32 - d| for
-    every pair (5 * 2^-24 * the largest |coordinate|: the rounding of the inputs and of the
-    subtraction). The k nearest joint neighbours are chosen exactly among the points whose float32
-    joint distance is within 2 delta of the k-th smallest float32 one (every point within the exact
-    radius is among them), and a count compares exactly the points within delta of its radius."""
+    float64) and the same counts and radii: xt32, yt32 are float32 copies of xt, yt, and ``delta``
+    bounds |float32 distance - exact| for every pair (5 * 2^-24 * the largest |coordinate|: the
+    rounding of the inputs and of the subtraction, valid in float32's normal range), around which
+    ``_ksg_row_bounded`` decides exactly."""
     n = xt.shape[1]
     rows = 8
     nx = np.empty(n, np.int64)
@@ -361,73 +417,20 @@ def ksg_brute_cheb32(xt, yt, xt32, yt32, k, variant, tie, delta):
         bxs = np.empty((rows, n), np.float32)
         bys = np.empty((rows, n), np.float32)
         spare = np.empty((rows, n), np.float32)
-        best = np.empty(k, np.float32)
         joint = np.empty(n, np.float32)
-        cand = np.empty(n, np.int64)
+        best = np.empty(k, np.float32)
+        kth = np.empty(k)
         cdx = np.empty(n)
         cdy = np.empty(n)
-        _block_dist(xt32, i0, i1, bxs, spare, True)
-        _block_dist(yt32, i0, i1, bys, spare, True)
+        _block_dist32(xt32, i0, i1, bxs, spare)
+        _block_dist32(yt32, i0, i1, bys, spare)
         for i in range(i0, i1):
-            bx = bxs[i - i0]
-            by = bys[i - i0]
-            for p in range(k):
-                best[p] = np.inf
-            for j in range(n):
-                v = bx[j] if bx[j] > by[j] else by[j]
-                joint[j] = v
-                if v < best[k - 1] and j != i:
-                    p = k - 1
-                    while p > 0 and best[p - 1] > v:
-                        best[p] = best[p - 1]
-                        p -= 1
-                    best[p] = v
-            # exact joint distances of the candidates, in index order (variant 2's tie rule)
-            limit = np.float32(best[k - 1] + 2.0 * delta)
-            m = 0
-            for j in range(n):
-                if joint[j] <= limit and j != i:
-                    cand[m] = j
-                    cdx[m] = _cheb_exact(xt, i, j)
-                    cdy[m] = _cheb_exact(yt, i, j)
-                    m += 1
-            # the k-th smallest exact joint distance among the candidates
-            eps = np.inf
-            kth = np.empty(k)
-            for p in range(k):
-                kth[p] = np.inf
-            for q in range(m):
-                v = cdx[q] if cdx[q] > cdy[q] else cdy[q]
-                if v < kth[k - 1]:
-                    p = k - 1
-                    while p > 0 and kth[p - 1] > v:
-                        kth[p] = kth[p - 1]
-                        p -= 1
-                    kth[p] = v
-            eps = kth[k - 1]
-            rad[i] = eps
-            if variant == 1:
-                e = eps * (1.0 - tie)
-                nx[i] = _count_below(bx, i, e, True, delta, xt)
-                ny[i] = _count_below(by, i, e, True, delta, yt)
-            else:
-                less = 0
-                for q in range(m):
-                    v = cdx[q] if cdx[q] > cdy[q] else cdy[q]
-                    if v < eps:
-                        less += 1
-                room = k - less
-                ex = 0.0
-                ey = 0.0
-                for q in range(m):
-                    v = cdx[q] if cdx[q] > cdy[q] else cdy[q]
-                    take = v < eps
-                    if not take and v == eps and room > 0:
-                        take = True
-                        room -= 1
-                    if take:
-                        ex = cdx[q] if cdx[q] > ex else ex
-                        ey = cdy[q] if cdy[q] > ey else ey
-                nx[i] = _count_below(bx, i, ex * (1.0 + tie), False, delta, xt)
-                ny[i] = _count_below(by, i, ey * (1.0 + tie), False, delta, yt)
+            nx[i], ny[i], rad[i] = _ksg_row_bounded(bxs[i - i0], bys[i - i0], i, k, variant, tie, delta, delta,
+                                                    xt, yt, True, joint, best, kth, cdx, cdy)
     return nx, ny, rad
+
+
+@numba.njit(fastmath=True)
+def _block_dist32(at, i0, i1, buf, spare):
+    """``_block_dist`` (Chebyshev) on float32 data, compiled with full fast-math (no decisions here)."""
+    _block_dist(at, i0, i1, buf, spare, True)

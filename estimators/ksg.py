@@ -159,7 +159,8 @@ def ksg_counts(x, y, k: int, cheb: bool, variant: int, device: str, algorithm: s
     if cheb and dim >= CHEB32_MIN_DIM:
         top = max(np.abs(x).max(), np.abs(y).max())
         spread = min(x.std(0).min(), y.std(0).min())
-        if top <= CHEB32_MAX_SPREAD * spread:
+        # the rounding bound is relative: it needs float32's normal range (no subnormals, no overflow)
+        if top <= CHEB32_MAX_SPREAD * spread and 1e-30 < spread and top < 1e30:
             delta = 5 * 2.0**-24 * top  # |float32 distance - exact| for every pair
             nx, ny, rad = ksg_brute_cheb32(xt, yt, xt.astype(np.float32), yt.astype(np.float32), k, variant,
                                            TIE_RTOL, delta)

@@ -56,7 +56,14 @@ def group_seeds(jobs: Sequence[CellJob], mode: str = "auto", max_batch: int | No
 
 
 def _batchable(job: CellJob, mode: str) -> bool:
+    """Asked in the driver. An estimator that cannot answer here (``device=cuda`` on a Ray head node
+    without a GPU) runs cell by cell, as before batching existed; ``always`` batches it anyway."""
     est = build_estimator(job.spec, pickle.loads(job.factory_blob))
     if not callable(getattr(est, "estimate_batch", None)):
         return False
-    return mode == "always" or bool(getattr(est, "batch_pays", False))
+    if mode == "always":
+        return True
+    try:
+        return bool(est.batch_pays)
+    except Exception:
+        return False

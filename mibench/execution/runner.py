@@ -22,7 +22,7 @@ from mibench.core.spec import Spec
 from mibench.core.task import Task
 from mibench.execution.batching import check_batch_mode, group_seeds
 from mibench.execution.executors import Executor, LocalExecutor, Progress, default_workers, refuse_worker_start
-from mibench.execution.grid import CellJob, build_grid, machine, package_versions
+from mibench.execution.grid import BatchJob, CellJob, build_grid, machine, package_versions
 from mibench.execution.store import Store
 from mibench.execution.worker import now
 
@@ -116,6 +116,7 @@ def _run_grid(grid: list[CellJob], db: Store, executor: Executor, timeout, progr
             continue
         stale += stored is not None
         todo.append(job)
+    jobs = group_seeds(todo, batch_seeds)  # before anything is recorded: a refusal here leaves no trace
     counts = {"total": len(grid), "done": len(grid) - len(todo), "stale": stale, "computed": len(todo)}
     db.add_run(now(), {
         "tasks": sorted({j.task_id for j in grid}), "estimators": sorted({j.spec.text for j in grid}),
@@ -123,10 +124,11 @@ def _run_grid(grid: list[CellJob], db: Store, executor: Executor, timeout, progr
         "workers": executor.workers, "timeout": timeout, "executor": executor.name, "cells": len(grid),
         "skipped": counts["done"], "stale": stale, "versions": package_versions(), "league": league,
         "machine": machine(), "batch_seeds": batch_seeds,
+        "batches": sum(isinstance(j, BatchJob) for j in jobs),
     })
     bar = Progress(len(todo), progress)
     try:
-        for row in executor.run(group_seeds(todo, batch_seeds), timeout):
+        for row in executor.run(jobs, timeout):
             db.add(row)
             bar.tick(row)
     finally:

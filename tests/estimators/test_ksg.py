@@ -88,30 +88,53 @@ def test_ksg_brute_force_uses_gram_matrices_from_20_euclidean_dimensions():
         wide, y)[1]["algorithm"] == "brute"
 
 
-@pytest.mark.parametrize("variant", [1, 2])
-@pytest.mark.parametrize("threads", [1, 3])
-def test_gram_kernel_counts_equal_the_direct_kernel_with_ties_and_duplicates(variant, threads):
-    """Rows with a near duplicate are recomputed with exact differences, so even exact copies,
-    grid values, a large offset and a wide coordinate (cancellation in |a|^2 + |b|^2 - 2 a.b) give the direct kernel's
-    counts exactly; blocks handed to 1 or 3 threads give the same result."""
-    from mibench.estimators._knn import GRAM_BLOCK, ksg_brute, ksg_gram
+def _gram_cases(variant):
+    """Data on which |a|^2 + |b|^2 - 2 a.b rounds away from the direct sums: exact copies, more than k
+    copies (radius 0), a copy in one variable, grid values, a near copy, an offset far larger than the
+    spread; and two blobs of small integers 1000 apart (ties in exact arithmetic everywhere, norms
+    10^5 times the squared radii), the case a review found the first version getting wrong."""
+    from mibench.estimators._knn import GRAM_BLOCK
 
     rng = np.random.default_rng(variant)
     n = 2 * GRAM_BLOCK + 37  # a partial last block
     x = rng.standard_normal((n, 12))
     y = 0.5 * x + rng.standard_normal((n, 12))
-    x[1], y[1] = x[0], y[0]  # an exact copy in both variables
-    x[10:16], y[10:16] = x[10], y[10]  # more than k copies: radius exactly 0
-    x[3] = x[2]  # a copy in x only
-    x[:, :6] = np.round(x[:, :6])  # grid values in half the coordinates of x
-    x += 1e4  # an offset far larger than the spread
-    x[:, 6] *= 1e5  # and one coordinate with a spread far larger than the others'
-    y[5] = y[4] + 1e-7  # a near copy
-    want = ksg_brute(np.ascontiguousarray(x.T), np.ascontiguousarray(y.T), 4, False, variant, 2e-12)
-    got = ksg_gram(x, y, 4, variant, 2e-12, threads)
-    np.testing.assert_array_equal(got[0], want[0])
-    np.testing.assert_array_equal(got[1], want[1])
-    np.testing.assert_allclose(got[2], want[2], rtol=1e-9)
+    x[1], y[1] = x[0], y[0]
+    x[10:16], y[10:16] = x[10], y[10]
+    x[3] = x[2]
+    x[:, :6] = np.round(x[:, :6])
+    x += 1e4
+    x[:, 6] *= 1e5
+    y[5] = y[4] + 1e-7
+    blobs = [rng.integers(0, 5, (1000, 10)).astype(float) for _ in range(2)]
+    for b in blobs:
+        b[:, 0] += np.where(np.arange(1000) % 2 == 0, 500.0, -500.0)
+    return [(x, y), tuple(blobs)]
+
+
+@pytest.mark.parametrize("variant", [1, 2])
+@pytest.mark.parametrize("threads", [1, 3])
+def test_gram_kernel_counts_equal_the_direct_kernel_with_ties_and_duplicates(variant, threads):
+    """Entries within each row's rounding bound of a radius are recomputed as the direct loops compute
+    them, so counts and radii equal the direct kernel's bit for bit; blocks handed to 1 or 3 threads
+    give the same result."""
+    from mibench.estimators._knn import ksg_brute, ksg_gram
+
+    for x, y in _gram_cases(variant):
+        want = ksg_brute(np.ascontiguousarray(x.T), np.ascontiguousarray(y.T), 4, False, variant, 2e-12)
+        got = ksg_gram(x, y, 4, variant, 2e-12, threads)
+        for a, b in zip(got, want):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_float32_chebyshev_is_used_only_in_float32s_normal_range():
+    rng = np.random.default_rng(3)
+    x, y = rng.standard_normal((300, 10)), rng.standard_normal((300, 10))
+    for scale in (1e-40, 1e39):
+        v, info = KSG(algorithm="brute", metric="chebyshev", standardize=False).estimate_with_info(x * scale, y * scale)
+        assert info["algorithm"] == "brute"
+        want = KSG(algorithm="brute", metric="chebyshev", standardize=False).estimate(x, y)
+        assert v == pytest.approx(want, abs=1e-9)  # Chebyshev distances scale with the data
 
 
 @pytest.mark.parametrize("variant", [1, 2])

@@ -82,12 +82,31 @@ def test_a_failing_batch_fails_its_cells_and_the_run_goes_on(tmp_path, mode, sta
 
 
 def test_batched_cells_resume_like_any_other(tmp_path):
+    """The cells left after a partial run form a batch of their own; the run record counts batches."""
+    from mibench.execution.store import Store
+
     store = tmp_path / "s.sqlite"
     with mibench.registered({"bcorr": misbehaving.BatchedCorrelation}):
         first = mibench.run(tasks=[TASK], estimators=["bcorr"], n=[300], seeds=2, store=store, workers=1,
                             progress=False, batch_seeds="always")
-        again = mibench.run(tasks=[TASK], estimators=["bcorr"], n=[300], seeds=3, store=store, workers=1,
+        again = mibench.run(tasks=[TASK], estimators=["bcorr"], n=[300], seeds=4, store=store, workers=1,
                             progress=False, batch_seeds="always")
     assert first.attrs["cells"]["computed"] == 2
-    assert again.attrs["cells"] == {"total": 3, "done": 2, "stale": 0, "computed": 1}
-    assert (again.status == "ok").all() and len(again) == 3
+    assert again.attrs["cells"] == {"total": 4, "done": 2, "stale": 0, "computed": 2}
+    assert (again.status == "ok").all() and len(again) == 4
+    new = again[again.seed >= 2]
+    assert all(info["batch"]["size"] == 2 for info in new["info"])
+    with Store(store, readonly=True) as db:
+        assert [r["batches"] for r in db.runs()] == [1, 1]
+
+
+def test_auto_runs_cell_by_cell_where_the_driver_cannot_tell(tmp_path):
+    """device=cuda on a driver without a GPU (a Ray head node, say): batch_pays cannot be answered
+    there, so auto neither batches nor stops the run; the cell fails on its own as it did before."""
+    pytest.importorskip("torch")
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("needs a machine without CUDA")
+    grid = build_grid([TASK], None, ["infonce:device=cuda"], [300], 2)
+    assert all(not isinstance(j, BatchJob) for j in group_seeds(grid, "auto"))
