@@ -27,6 +27,19 @@ def test_ray_rows_equal_local_rows(tmp_path, toy_estimators):
     again = mibench.run(TASKS, store=tmp_path / "ray.sqlite", executor="ray", **grid)
     assert again.sort_values(KEY).reset_index(drop=True)[cols].equals(b[cols])
 
+    # batches of seeds travel to Ray workers as one job and come back as one row per cell
+    from tests import misbehaving
+
+    with mibench.registered({"bcorr": misbehaving.BatchedCorrelation}):
+        batched = mibench.run(TASKS, estimators=["bcorr", "bcorr:fail_seed_index=1"], n=[300], seeds=3,
+                              store=tmp_path / "batched.sqlite", executor="ray", workers=2, progress=False,
+                              batch_seeds="always")
+    assert len(batched) == 12
+    ok = batched[batched.status == "ok"]
+    assert len(ok) == 10 and all(info["batch"]["size"] == 3 for info in ok["info"])
+    failed = batched[batched.status != "ok"]
+    assert list(failed.seed) == [1, 1] and failed.error.str.contains("seed index 1 diverged").all()
+
     bad = mibench.run(["1v1-normal-0.75"], estimators=["hard_exit", "sleeping", "raising"], n=[100], seeds=1,
                       store=tmp_path / "bad.sqlite", executor="ray", workers=2, timeout=3, progress=False)
     by = bad.set_index("estimator")
