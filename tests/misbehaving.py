@@ -88,7 +88,8 @@ def holds_semaphores(x, y):
 class BatchedCorrelation:
     """The first-coordinate Gaussian MI, with an ``estimate_batch`` that misbehaves on request:
     ``fail_seed_index`` k makes the k-th seed of a batch an exception (the others go on);
-    ``mode`` ``raise`` fails the whole call, ``exit`` kills the worker, ``sleep`` hangs.
+    ``mode`` ``raise`` fails the whole call, ``raise_all`` fails it and every single estimate too,
+    ``exit`` kills the worker, ``sleep`` hangs.
     ``batch_pays`` is set by the constructor, to check that ``auto`` follows it."""
 
     def __init__(self, fail_seed_index: int = -1, mode: str = "ok", pays: bool = False) -> None:
@@ -98,10 +99,12 @@ class BatchedCorrelation:
         return {"fail_seed_index": self.fail_seed_index, "mode": self.mode, "pays": self.batch_pays, "seed": 7}
 
     def estimate(self, x, y):
+        if self.mode == "raise_all":
+            raise RuntimeError("this estimate failed too")
         return correlation_mi(x, y)
 
     def estimate_batch(self, xs, ys, seeds):
-        if self.mode == "raise":
+        if self.mode in ("raise", "raise_all"):
             raise RuntimeError("the whole batch failed")
         if self.mode == "exit":
             os._exit(1)

@@ -115,7 +115,8 @@ def execute_batch(batch: BatchJob) -> list[dict[str, Any]]:
     """Run a batch of seeds as one ``estimate_batch`` call. Each cell gets its own row with its own
     estimate or failure; a seed whose sampling or estimate fails, fails alone. The seeds train with
     the estimator's own seed (as every unbatched cell does: the cell's seed is the data's), and the
-    wall and CPU time of the call are shared out evenly (``info["batch"]`` keeps the totals)."""
+    wall and CPU time of the call are shared out evenly (``info["batch"]`` keeps the totals). If the
+    batched call fails as a whole, each cell runs alone (``info["batch_fallback"]`` says why)."""
     rows = [base_row(cell) for cell in batch.cells]
     peak_reset = _reset_peak_rss()
     try:
@@ -133,7 +134,12 @@ def execute_batch(batch: BatchJob) -> list[dict[str, Any]]:
         own_seed = estimator_config(estimator).get("seed", 0)
         cuda = _cuda_start()
         t0, c0 = time.perf_counter(), time.process_time()
-        results = call_estimator_batch(estimator, xs, ys, [own_seed] * len(live)) if live else []
+        try:
+            results = call_estimator_batch(estimator, xs, ys, [own_seed] * len(live)) if live else []
+        except Exception as exc:  # the batched call as a whole (CUDA out of memory, say): each cell alone
+            _run_alone(rows, live, xs, ys, estimator, cuda, _error_text(exc))
+            live = []
+            results = []
         if cuda is not None:
             cuda.synchronize()
         wall, cpu = time.perf_counter() - t0, time.process_time() - c0
@@ -158,6 +164,21 @@ def execute_batch(batch: BatchJob) -> list[dict[str, Any]]:
             row["peak_memory_mb"] = peak
         row["timestamp"] = now()
     return rows
+
+
+def _run_alone(rows, live, xs, ys, estimator, cuda, why: str) -> None:
+    """The cells of a batch whose batched call failed as a whole, one by one (their rows say why)."""
+    for k, x, y in zip(live, xs, ys):
+        row = rows[k]
+        try:
+            t0, c0 = time.perf_counter(), time.process_time()
+            value, info = call_estimator(estimator, x, y)
+            if cuda is not None:
+                cuda.synchronize()
+            row["seconds"], row["cpu_seconds"] = time.perf_counter() - t0, time.process_time() - c0
+            _finish_ok(row, estimator, value, {**info, "batch_fallback": why})
+        except Exception as exc:
+            row.update(status="failed", error=_error_text(exc))
 
 
 def _error_text(exc: BaseException) -> str:

@@ -30,6 +30,7 @@ def test_batched_rows_equal_unbatched_rows(tmp_path, one_torch_thread):
         assert a.status == b.status == "ok"
         assert abs(a.estimate - b.estimate) < 1e-4
         assert b.info["batch"]["size"] == 3 and b.info["batched_seeds"] == 3 and "batch" not in a.info
+        assert "batch_fallback" not in b.info
         assert b.seconds == pytest.approx(b.info["batch"]["seconds"] / 3)
     # different data per seed: not the same estimate three times
     assert len({round(r.estimate, 6) for r in batched.values()}) == 3
@@ -66,8 +67,18 @@ def test_a_failing_seed_fails_alone_and_gets_the_estimators_own_seed(tmp_path):
         assert by[seed].info["seeds_seen"] == [7, 7, 7]  # the estimator's seed; the cell's seed is the data's
 
 
+def test_a_batched_call_that_fails_as_a_whole_falls_back_to_cell_by_cell(tmp_path):
+    with mibench.registered({"bcorr": misbehaving.BatchedCorrelation}):
+        rows = mibench.run(tasks=[TASK], estimators=["bcorr:mode=raise"], n=[300], seeds=3,
+                           store=tmp_path / "s.sqlite", workers=1, progress=False, batch_seeds="always")
+    assert len(rows) == 3 and (rows.status == "ok").all()
+    for r in rows.itertuples():
+        assert r.info["batch_fallback"] == "RuntimeError: the whole batch failed" and "batch" not in r.info
+        assert r.estimate == pytest.approx(misbehaving.correlation_mi(*mibench.get_task(TASK).sample(300, r.seed)))
+
+
 @pytest.mark.parametrize(("mode", "status", "text"), [
-    ("raise", "failed", "RuntimeError: the whole batch failed"),
+    ("raise_all", "failed", "RuntimeError: this estimate failed too"),
     ("exit", "failed", "worker process died with exit code 1"),
     ("sleep", "timeout", "its batch of 2 seeds exceeded 2 x the per-cell timeout of 1 s"),
 ])
