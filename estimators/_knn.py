@@ -96,19 +96,11 @@ def _block_dist(at, i0, i1, buf, spare, cheb):
                     out[j] = src[j]
 
 
-@numba.njit(inline="always", fastmath=True)
-def _ksg_row(bx, by, i, k, variant, tie, joint, best):
-    """KSG's statistics of point i from its distance rows bx, by to every point (squared for
-    euclidean; the point itself at distance 0): (n_x, n_y, joint radius). joint, best: scratch
-    buffers of sizes n and k.
-
-    variant 1: radius = distance to the k-th joint neighbour, counts strictly inside it.
-    variant 2: radii = the largest marginal distances among the k joint neighbours (ties at the
-    k-th joint distance: lowest indices first), counts with <=.
-    Distances within a relative ``tie`` of a radius count as equal to it."""
+@numba.njit(inline="always")
+def _k_smallest_joint(bx, by, i, k, joint, best):
+    """joint[j] = max(bx[j], by[j]); best = its k smallest values over j != i, ascending. By
+    insertion: one predictable comparison per point, no copy (np.partition costs 10x more here)."""
     n = bx.shape[0]
-    # k smallest joint distances (the point itself excluded) by insertion: one
-    # predictable comparison per point, no copy (np.partition costs 10x more here)
     for p in range(k):
         best[p] = np.inf
     for j in range(n):
@@ -120,6 +112,20 @@ def _ksg_row(bx, by, i, k, variant, tie, joint, best):
                 best[p] = best[p - 1]
                 p -= 1
             best[p] = v
+
+
+@numba.njit(inline="always", fastmath=True)
+def _ksg_row(bx, by, i, k, variant, tie, joint, best):
+    """KSG's statistics of point i from its distance rows bx, by to every point (squared for
+    euclidean; the point itself at distance 0): (n_x, n_y, joint radius). joint, best: scratch
+    buffers of sizes n and k.
+
+    variant 1: radius = distance to the k-th joint neighbour, counts strictly inside it.
+    variant 2: radii = the largest marginal distances among the k joint neighbours (ties at the
+    k-th joint distance: lowest indices first), counts with <=.
+    Distances within a relative ``tie`` of a radius count as equal to it."""
+    n = bx.shape[0]
+    _k_smallest_joint(bx, by, i, k, joint, best)
     joint[i] = -1.0
     eps = best[k - 1]
     cx = 0
@@ -277,17 +283,7 @@ def _ksg_row_bounded(bx, by, i, k, variant, tie, dlx, dly, xt, yt, cheb, joint, 
     is among them), and the counts decide exactly the entries within the error of their radius."""
     n = bx.shape[0]
     dl = dlx if dlx > dly else dly
-    for p in range(k):
-        best[p] = np.inf
-    for j in range(n):
-        v = bx[j] if bx[j] > by[j] else by[j]
-        joint[j] = v
-        if v < best[k - 1] and j != i:
-            p = k - 1
-            while p > 0 and best[p - 1] > v:
-                best[p] = best[p - 1]
-                p -= 1
-            best[p] = v
+    _k_smallest_joint(bx, by, i, k, joint, best)
     limit = best[k - 1] + 2.0 * dl
     m = 0  # candidates, in index order (variant 2's tie rule)
     for j in range(n):
