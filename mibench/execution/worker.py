@@ -81,9 +81,21 @@ def _draw(task, estimator, n: int, seed: int):
     return x, y
 
 
-def _finish_ok(row: dict[str, Any], estimator, value: float, info: dict[str, Any]) -> None:
+def _finish_ok(row: dict[str, Any], estimator, value: float, info: dict[str, Any], cuda) -> None:
     row.update(estimate=value, info=info, status="ok", **interval(info))
     row["device"] = str(info.get("device") or getattr(estimator, "device", None) or "cpu")
+    if cuda is not None and row["device"].startswith("cuda"):
+        row["peak_memory_mb"] = cuda.max_memory_allocated() / 2**20
+
+
+def _estimate_into(row: dict[str, Any], estimator, x, y, cuda, extra: dict[str, Any] | None = None) -> None:
+    """One timed ``estimate`` (CUDA-synchronised) into ``row``; its exception propagates."""
+    t0, c0 = time.perf_counter(), time.process_time()
+    value, info = call_estimator(estimator, x, y)
+    if cuda is not None:
+        cuda.synchronize()
+    row["seconds"], row["cpu_seconds"] = time.perf_counter() - t0, time.process_time() - c0
+    _finish_ok(row, estimator, value, {**info, **(extra or {})}, cuda)
 
 
 def execute_cell(job: CellJob) -> dict[str, Any]:
@@ -93,16 +105,7 @@ def execute_cell(job: CellJob) -> dict[str, Any]:
     try:
         task, estimator = _prepare(job)
         x, y = _draw(task, estimator, job.n, job.seed)
-        cuda = _cuda_start()
-        t0, c0 = time.perf_counter(), time.process_time()
-        value, info = call_estimator(estimator, x, y)
-        if cuda is not None:
-            cuda.synchronize()
-        row["seconds"] = time.perf_counter() - t0
-        row["cpu_seconds"] = time.process_time() - c0
-        _finish_ok(row, estimator, value, info)
-        if cuda is not None and row["device"].startswith("cuda"):
-            row["peak_memory_mb"] = cuda.max_memory_allocated() / 2**20
+        _estimate_into(row, estimator, x, y, _cuda_start())
     except Exception as exc:  # the estimator's (or sampler's) failure is data, not a crash
         row.update(status="failed", error=_error_text(exc))
     if row["peak_memory_mb"] is None:
@@ -138,22 +141,17 @@ def execute_batch(batch: BatchJob) -> list[dict[str, Any]]:
             results = call_estimator_batch(estimator, xs, ys, [own_seed] * len(live)) if live else []
         except Exception as exc:  # the batched call as a whole (CUDA out of memory, say): each cell alone
             _run_alone(rows, live, xs, ys, estimator, cuda, _error_text(exc))
-            live = []
-            results = []
-        if cuda is not None:
-            cuda.synchronize()
-        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-        total = {"size": len(live), "seconds": wall, "cpu_seconds": cpu}  # the seeds estimated together
-        for k, res in zip(live, results):
-            row = rows[k]
-            if isinstance(res, Exception):
-                row.update(status="failed", error=_error_text(res))
-                continue
-            value, info = res
-            row["seconds"], row["cpu_seconds"] = wall / len(live), cpu / len(live)
-            _finish_ok(row, estimator, value, {**info, "batch": total})
-            if cuda is not None and row["device"].startswith("cuda"):
-                row["peak_memory_mb"] = cuda.max_memory_allocated() / 2**20
+        else:
+            if cuda is not None:
+                cuda.synchronize()
+            wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+            total = {"size": len(live), "seconds": wall, "cpu_seconds": cpu}  # the seeds estimated together
+            for k, res in zip(live, results):
+                if isinstance(res, Exception):
+                    rows[k].update(status="failed", error=_error_text(res))
+                    continue
+                rows[k]["seconds"], rows[k]["cpu_seconds"] = wall / len(live), cpu / len(live)
+                _finish_ok(rows[k], estimator, res[0], {**res[1], "batch": total}, cuda)
     except Exception as exc:  # set-up or the whole call failed: every cell without a result fails with it
         for row in rows:
             if "status" not in row:
@@ -169,16 +167,10 @@ def execute_batch(batch: BatchJob) -> list[dict[str, Any]]:
 def _run_alone(rows, live, xs, ys, estimator, cuda, why: str) -> None:
     """The cells of a batch whose batched call failed as a whole, one by one (their rows say why)."""
     for k, x, y in zip(live, xs, ys):
-        row = rows[k]
         try:
-            t0, c0 = time.perf_counter(), time.process_time()
-            value, info = call_estimator(estimator, x, y)
-            if cuda is not None:
-                cuda.synchronize()
-            row["seconds"], row["cpu_seconds"] = time.perf_counter() - t0, time.process_time() - c0
-            _finish_ok(row, estimator, value, {**info, "batch_fallback": why})
+            _estimate_into(rows[k], estimator, x, y, cuda, {"batch_fallback": why})
         except Exception as exc:
-            row.update(status="failed", error=_error_text(exc))
+            rows[k].update(status="failed", error=_error_text(exc))
 
 
 def _error_text(exc: BaseException) -> str:
