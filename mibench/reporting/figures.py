@@ -26,6 +26,20 @@ def _largest_n(summary: pd.DataFrame) -> pd.DataFrame:
     return summary.loc[idx]
 
 
+def _curve_n(s: pd.DataFrame) -> pd.DataFrame:
+    """Per (panel, estimator), the rows at one sample size: the size most of the curve's tasks ran at
+    (the largest among ties), so that a curve never mixes sizes (a protocol that also runs one MI
+    level at N = 10^5 must not lift that one point); tasks without that size keep their largest n."""
+    keep = []
+    for _, g in s.groupby(["panel", "estimator"], sort=False):
+        counts = g.groupby("n")["task_id"].nunique()
+        n = max(counts.index, key=lambda m: (counts[m], m))
+        at_n = g[g["n"] == n]
+        rest = g[~g["task_id"].isin(at_n["task_id"])]
+        keep += [at_n, _largest_n(rest)] if len(rest) else [at_n]
+    return pd.concat(keep) if keep else s
+
+
 def _palette(estimators) -> dict:
     names = sorted(set(estimators))
     colours = sns.color_palette("tab10", 10) + sns.color_palette("Dark2", 8) + sns.color_palette("Set1", 9)
@@ -43,11 +57,12 @@ def estimate_vs_truth(summary: pd.DataFrame, rows: pd.DataFrame | None = None) -
     """Mean estimate against the true MI, one panel per family (and dimensions when ``rows`` give
     them): a line per estimator over the MI levels, a band of +-1 std over seeds, the identity, and
     InfoNCE's ceiling log(n_test) (its held-out read-out never exceeds it) where InfoNCE ran."""
-    s = _largest_n(summary).dropna(subset=["mean"]).copy()
+    s = summary.dropna(subset=["mean"]).copy()
     if rows is not None and "dim_x" in rows:
         dims = rows.drop_duplicates("task_id").set_index("task_id")[["dim_x", "dim_y"]]
         s = s.join(dims, on="task_id")
     s["panel"] = [_curve_group(r) for _, r in s.iterrows()]
+    s = _curve_n(s)
     panels = sorted(s["panel"].unique())
     cols = min(3, max(1, len(panels)))
     nrows = int(np.ceil(len(panels) / cols))
@@ -81,13 +96,15 @@ def estimate_vs_truth(summary: pd.DataFrame, rows: pd.DataFrame | None = None) -
             if ceiling < hi:
                 ax.axhline(ceiling, color=palette[nce["estimator"].iloc[0]], ls=":", lw=1.2,
                            label="InfoNCE ceiling log(n/2)")
-        ax.set(title=panel, xlabel="true MI [nats]", ylabel="estimated MI [nats]", ylim=(lo, hi),
-               xlim=(-0.05 * tmax, 1.1 * tmax))
+        sizes = sorted(d["n"].unique())
+        ax.set(title=panel + (f", N = {sizes[0]:g}" if len(sizes) == 1 else ""), xlabel="true MI [nats]",
+               ylabel="estimated MI [nats]", ylim=(lo, hi), xlim=(-0.05 * tmax, 1.1 * tmax))
     for ax in axes.flat[len(panels):]:
         ax.axis("off")
     handles, labels = _unique_legend(axes)
     fig.legend(handles, labels, loc="lower center", ncol=min(6, len(labels)), frameon=False, fontsize=8)
-    fig.suptitle("Estimate vs truth (largest n; band/bars: std over seeds; triangles: off the scale)", fontsize=14)
+    fig.suptitle("Estimate vs truth (per curve the N most of its points share; band/bars: std over seeds; "
+                 "triangles: off the scale)", fontsize=14)
     fig.tight_layout(rect=(0, 0.05 + 0.025 * (len(labels) // 6), 1, 0.95))
     return fig
 

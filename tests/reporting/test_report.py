@@ -129,3 +129,23 @@ def test_error_map_of_generated_tasks(tmp_path):
         rows = db.dataframe()
     table = error_map_table(summarize(rows), rows)
     assert table.groupby("estimator")["cells"].sum().to_dict() == {"gaussian": 12, "ksg": 12}
+
+
+def test_a_curve_keeps_one_sample_size():
+    """sweeps runs every MI level at N = 5000 and the 2-nat level also up to N = 10^5: the curve is the
+    N = 5000 one (the size most of its points share), not a curve with one point at 10^5."""
+    levels = [0.0, 1.0, 2.0, 4.0]
+    rows = [{"task_id": f"t-{m}", "family": "fam", "estimator": "est", "n": 5000, "truth": m, "mean": m - 0.1,
+             "std": 0.01} for m in levels]
+    rows.append({"task_id": "t-2.0", "family": "fam", "estimator": "est", "n": 100_000, "truth": 2.0, "mean": 9.0,
+                 "std": 0.01})
+    rows.append({"task_id": "t-9.0", "family": "fam", "estimator": "est", "n": 300, "truth": 9.0, "mean": 8.5,
+                 "std": 0.01})  # a level run only at another size keeps its own
+    fig = figures.estimate_vs_truth(pd.DataFrame(rows))
+    ax = fig.axes[0]
+    line = next(ln for ln in ax.lines if ln.get_label() == "est")
+    assert list(line.get_xdata()) == [0.0, 1.0, 2.0, 4.0, 9.0]
+    assert list(line.get_ydata()) == [-0.1, 0.9, 1.9, 3.9, 8.5]
+    assert "N =" not in ax.get_title()  # two sizes in the panel
+    fig = figures.estimate_vs_truth(pd.DataFrame(rows[:5]))
+    assert fig.axes[0].get_title().endswith("N = 5000")
