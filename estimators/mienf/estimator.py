@@ -394,12 +394,20 @@ class MIENF(Estimator):
             zy, ldy = fy(by)
             if not (torch.isfinite(ldx).all() and torch.isfinite(ldy).all()):
                 raise FloatingPointError(f"mienf: the flow's log-determinant became non-finite at training step {step}")
-            loss = -(target.log_prob(zx, zy) + ldx + ldy).mean()
+            try:
+                log_q = target.log_prob(zx, zy)
+            except ValueError as exc:  # torch.distributions' check of the target's (non-finite) parameters
+                if "Expected parameter" not in str(exc):
+                    raise
+                raise FloatingPointError(f"mienf: the target's parameters left their domain at training step {step} "
+                                         f"({str(exc).split(' of distribution')[0]})") from None
+            loss = -(log_q + ldx + ldy).mean()
             if not torch.isfinite(loss):
                 raise FloatingPointError(f"mienf: the log-likelihood became non-finite at training step {step}")
             opt.zero_grad(set_to_none=True)
             loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, 10.0)
+            if not torch.isfinite(torch.nn.utils.clip_grad_norm_(params, 10.0)):
+                raise FloatingPointError(f"mienf: the gradient became non-finite at training step {step}")
             opt.step()
             sched.step()
             running.append(loss.item())

@@ -138,6 +138,71 @@ def test_mienf_restarts_when_heldout_embeddings_overflow(monkeypatch):
     assert info["restarts"] == [{"lr": 1e-3, "error": "mienf: non-finite embeddings of held-out data after training"}]
 
 
+def test_gaussian_target_at_high_mi_in_50_dimensions():
+    """sweep-dense-25-6: one canonical correlation with 1 - rho^2 = 6e-6 in 25 + 25 dimensions. In
+    float32, L L^T rounds off the positive-definite cone (torch.distributions refused it, failing the
+    cell after training); the target's log-ratio and MI are taken in float64 from the factor L and must
+    equal scipy's Gaussian log-densities and the closed form of the covariance they come from."""
+    from scipy.stats import multivariate_normal
+
+    from mibench.estimators.mienf.targets import GaussianTarget
+
+    hx = hy = 25
+    rho = float(np.sqrt(1 - np.exp(-12.0)))  # MI 6 nats in one canonical pair
+    cov = np.eye(50)
+    rng = np.random.default_rng(0)
+    qx, _ = np.linalg.qr(rng.standard_normal((hx, hx)))  # spread the pair over every coordinate
+    qy, _ = np.linalg.qr(rng.standard_normal((hy, hy)))
+    cov[:hx, hx:] = rho * np.outer(qx[:, 0], qy[:, 0])
+    cov[hx:, :hx] = cov[:hx, hx:].T
+    target = GaussianTarget(hx, hy)
+    L = np.linalg.cholesky(cov)
+    with torch.no_grad():
+        target.raw.copy_(torch.from_numpy(np.tril(L, -1) + np.diag(np.log(np.diag(L)))).float())
+    L32 = target.tril().detach().double().numpy()
+    c = L32 @ L32.T  # the covariance the float32 parameters stand for
+    z = rng.multivariate_normal(np.zeros(50), cov, size=300)
+    zt = torch.from_numpy(z).float()
+    want = (multivariate_normal(np.zeros(50), c).logpdf(zt.double().numpy())
+            - multivariate_normal(np.zeros(hx), c[:hx, :hx]).logpdf(zt[:, :hx].double().numpy())
+            - multivariate_normal(np.zeros(hy), c[hx:, hx:]).logpdf(zt[:, hx:].double().numpy()))
+    with torch.no_grad():
+        got = target.log_ratio(zt[:, :hx], zt[:, hx:]).numpy()
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-3)
+    closed = 0.5 * (np.linalg.slogdet(c[:hx, :hx])[1] + np.linalg.slogdet(c[hx:, hx:])[1] - np.linalg.slogdet(c)[1])
+    assert abs(float(target.mi()) - closed) < 1e-4 and abs(closed - 6.0) < 0.01
+
+
+@pytest.mark.parametrize("fault", ["domain", "gradient"])
+def test_mienf_restarts_when_the_target_leaves_its_domain_or_the_gradient_overflows(monkeypatch, fault):
+    """A step whose gradient is non-finite (it would leave NaN parameters behind), or a target whose
+    parameters torch.distributions refuses, restarts at half the learning rate like a non-finite loss
+    (sweep-dense-25-8 failed the cell with the ValueError before)."""
+    from mibench.estimators.mienf.targets import GaussianTarget
+
+    original = GaussianTarget.log_prob
+    calls = {"n": 0}
+
+    def faulty_once(self, zx, zy):
+        calls["n"] += 1
+        out = original(self, zx, zy)
+        if calls["n"] == 3:  # the first attempt's third training step
+            if fault == "domain":
+                raise ValueError("Expected parameter scale_tril (Tensor of shape (4, 4)) of distribution "
+                                 "MultivariateNormal() to satisfy the constraint LowerCholesky()")
+            zero = (self.mu * 0.0).sum()
+            zero.register_hook(lambda g: g * float("inf"))  # a finite loss with an infinite gradient
+            out = out + zero
+        return out
+
+    monkeypatch.setattr(GaussianTarget, "log_prob", faulty_once)
+    x, y, _ = gaussian_pairs(400, 0.5, 2, 0)
+    v, info = MIENF(steps=10, depth=1, width=8, lr=1e-3).estimate_with_info(x, y)
+    assert np.isfinite(v) and len(info["restarts"]) == 1 and info["budget"]["lr"] == 5e-4
+    expect = "left their domain" if fault == "domain" else "gradient became non-finite"
+    assert f"{expect} at training step 3" in info["restarts"][0]["error"]
+
+
 def test_mienf_nan_logdet_at_first_step(monkeypatch):
     # call_estimator is what the worker calls; its exception becomes the failed row's error text
     from mibench import call_estimator
