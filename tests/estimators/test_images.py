@@ -143,9 +143,8 @@ def test_gaussian_target_at_high_mi_in_50_dimensions():
     float32, L L^T rounds off the positive-definite cone (torch.distributions refused it, failing the
     cell after training); the target's log-ratio and MI are taken in float64 from the factor L and must
     equal scipy's Gaussian log-densities and the closed form of the covariance they come from."""
-    from scipy.stats import multivariate_normal
-
     from mibench.estimators.mienf.targets import GaussianTarget
+    from scipy.stats import multivariate_normal
 
     hx = hy = 25
     rho = float(np.sqrt(1 - np.exp(-12.0)))  # MI 6 nats in one canonical pair
