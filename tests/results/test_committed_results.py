@@ -57,3 +57,26 @@ def test_a_sample_of_rows_recomputes_exactly(committed, tmp_path):
                             store=tmp_path / "again.sqlite", workers=1, progress=False)
         np.testing.assert_allclose(again.estimate.iloc[0], r.estimate, rtol=1e-9, atol=1e-12,
                                    err_msg=f"{path}: {r.task_id} {r.estimator} n={r.n} seed={r.seed}")
+
+
+#: trained estimators: recomputed only in the slow run (tens of seconds per row)
+TRAINED = ("mienf", "infonce", "nwj", "mine", "dv", "smile")
+
+
+@pytest.mark.slow
+def test_a_sample_of_trained_rows_recomputes_exactly(committed, tmp_path):
+    """The trained estimators' committed vector rows are what the code computes today: seeded, on one
+    thread per cell as the protocols ran them (workers = cores), so float32 training repeats exactly."""
+    import os
+
+    path, rows = committed
+    vectors = ~rows.is_image.astype(bool)
+    ok = rows[(rows.status == "ok") & rows.estimator_name.isin(TRAINED) & (rows.n <= 5000) & vectors]
+    if ok.empty:
+        pytest.skip(f"{path}: no vector rows of a trained estimator at n <= 5000")
+    sample = ok.groupby("estimator_name", group_keys=False).apply(lambda g: g.sample(1, random_state=0))
+    for r in sample.itertuples():
+        again = mibench.run([r.task_id], estimators=[r.estimator], n=[int(r.n)], seeds=[int(r.seed)],
+                            store=tmp_path / "again.sqlite", workers=os.cpu_count(), progress=False)
+        np.testing.assert_allclose(again.estimate.iloc[0], r.estimate, rtol=1e-9, atol=1e-12,
+                                   err_msg=f"{path}: {r.task_id} {r.estimator} n={r.n} seed={r.seed}")
