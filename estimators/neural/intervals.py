@@ -40,39 +40,93 @@ def multinomial_weights(n: int, reps: int, seed: int) -> np.ndarray:
     return np.bincount(draws.ravel(), minlength=reps * n).reshape(reps, n)
 
 
-def weighted_readout(bound: str, scores: torch.Tensor, weights: torch.Tensor, tau: float | None = None,
+def weighted_readout(bound: str, scores, weights: torch.Tensor, tau: float | None = None,
                      max_elements: int = 2**23) -> np.ndarray:
     """The held-out read-out of ``bound`` for each row of ``weights`` (B, n) over the pairs of the
-    (n, n) score matrix; all-ones weights give the plain read-out. Returns B values (float64, nats)."""
+    (n, n) score matrix; all-ones weights give the plain read-out. Returns B values (float64, nats).
+
+    ``scores`` is the matrix, or a ``StreamedScores`` (engine) whose row blocks are computed on
+    demand: then one pass over them (``streamed_readout``), never holding the matrix."""
     n = scores.shape[0]
     if scores.shape != (n, n) or weights.ndim != 2 or weights.shape[1] != n:
         raise ValueError(f"need scores (n, n) and weights (B, n), got {tuple(scores.shape)} and {tuple(weights.shape)}")
+    if not isinstance(scores, torch.Tensor):
+        return streamed_readout(bound, scores.blocks(), n, weights.to(scores.device), tau)
     # float64 from here (block by block): exp(s - max) must not underflow to an all-zero row
     w = weights.to(device=scores.device, dtype=torch.float64)
     total = w.sum(1)
     joint = (w @ scores.diagonal().double()) / total
     rows = max(1, max_elements // n)
     if bound == "infonce":
-        # mean_i w_i [s_ii - log sum_j w_j exp s_ij] / W + log W
         acc = torch.zeros_like(total)
         for start in range(0, n, rows):
-            block = scores[start:start + rows].double()
-            top = block.max(1, keepdim=True).values
-            lse = torch.log(w @ torch.exp(block - top).T) + top.T  # (B, rows)
-            wb = w[:, start:start + rows]
-            acc += torch.where(wb > 0, wb * lse, torch.zeros_like(lse)).sum(1)
-        values = joint - acc / total + torch.log(total)
-        return values.cpu().numpy()
-    if bound not in _PARTITION_BOUNDS:
-        raise ValueError(f"no weighted read-out for bound {bound!r}")
-    shift = {"nwj": -1.0}.get(bound, 0.0)  # nwj uses exp(s - 1); js is nwj(s + 1), i.e. exp(s)
-    clip = tau if bound == "smile" and tau is not None and not math.isinf(tau) else None
+            acc += _infonce_block(scores[start:start + rows].double(), w, start)
+        return _finish(bound, joint, total, acc, None, w)
+    _check_partition(bound)
+    clip = _clip(bound, tau)
     starts = range(0, n, rows)  # two passes over row blocks, so that no second n x n matrix is held
     top = max(float(_offdiag_block(scores, start, rows, clip).max()) for start in starts)
     acc = torch.zeros_like(total)  # sum_{i != j} w_i w_j exp(t_ij - top)
     for start in starts:
-        e = torch.exp(_offdiag_block(scores, start, rows, clip) - top)
-        acc += (w[:, start:start + rows] * (w @ e.T)).sum(1)
+        acc += _partition_block(_offdiag_block(scores, start, rows, clip), w, start, top)
+    return _finish(bound, joint, total, acc, top, w)
+
+
+def streamed_readout(bound: str, blocks, n: int, weights: torch.Tensor, tau: float | None = None) -> np.ndarray:
+    """``weighted_readout`` over row blocks ``(start, scores[start:start + rows])`` seen once each (the
+    partition sum rescaled whenever a block raises the running maximum): for held-out sets whose
+    n x n matrix does not fit in memory, where every pass over the blocks costs n^2 critic calls."""
+    w = weights.to(dtype=torch.float64)  # the blocks' device
+    total = w.sum(1)
+    joint, acc = torch.zeros_like(total), torch.zeros_like(total)
+    if bound != "infonce":
+        _check_partition(bound)
+    clip, top = _clip(bound, tau), -math.inf
+    for start, block in blocks:
+        block, r = block.double(), torch.arange(len(block), device=w.device)
+        joint += w[:, start:start + len(block)] @ block[r, r + start]
+        if bound == "infonce":
+            acc += _infonce_block(block, w, start)
+            continue
+        if clip is not None:
+            block = block.clamp(-clip, clip)
+        block[r, r + start] = -math.inf
+        block_top = float(block.max())
+        if block_top > top:
+            acc *= math.exp(top - block_top)
+            top = block_top
+        acc += _partition_block(block, w, start, top)
+    return _finish(bound, joint / total, total, acc, top, w)
+
+
+def _check_partition(bound: str) -> None:
+    if bound not in _PARTITION_BOUNDS:
+        raise ValueError(f"no weighted read-out for bound {bound!r}")
+
+
+def _clip(bound: str, tau: float | None) -> float | None:
+    return tau if bound == "smile" and tau is not None and not math.isinf(tau) else None
+
+
+def _infonce_block(block: torch.Tensor, w: torch.Tensor, start: int) -> torch.Tensor:
+    """sum over the block's rows i of w_i log sum_j w_j exp s_ij (float64 block), per weight row."""
+    top = block.max(1, keepdim=True).values
+    lse = torch.log(w @ torch.exp(block - top).T) + top.T  # (B, rows)
+    wb = w[:, start:start + len(block)]
+    return torch.where(wb > 0, wb * lse, torch.zeros_like(lse)).sum(1)
+
+
+def _partition_block(offdiag: torch.Tensor, w: torch.Tensor, start: int, top: float) -> torch.Tensor:
+    """sum over the block's pairs i != j of w_i w_j exp(t_ij - top), per weight row."""
+    e = torch.exp(offdiag - top)
+    return (w[:, start:start + len(offdiag)] * (w @ e.T)).sum(1)
+
+
+def _finish(bound: str, joint, total, acc, top, w) -> np.ndarray:
+    """The bound from the weighted mean joint score and the row (InfoNCE) or partition sums."""
+    if bound == "infonce":  # mean_i w_i [s_ii - log sum_j w_j exp s_ij] / W + log W
+        return (joint - acc / total + torch.log(total)).cpu().numpy()
+    shift = {"nwj": -1.0}.get(bound, 0.0)  # nwj uses exp(s - 1); js is nwj(s + 1), i.e. exp(s)
     pairs = total**2 - (w**2).sum(1)
     log_mean = torch.log(acc) - torch.log(pairs) + top + shift
     if bound in ("dv", "mine", "smile"):

@@ -132,3 +132,44 @@ def test_interval_is_taken_at_the_best_critic(monkeypatch):
 def test_neural_rejects_bad_interval_parameters(spec, match):
     with pytest.raises(mibench.MibenchError, match=match):
         mibench.get_estimator(spec)
+
+
+def _row_blocks(scores: torch.Tensor, rows: int, order=None):
+    starts = list(range(0, len(scores), rows))
+    for start in order(starts) if order else starts:
+        yield start, scores[start:start + rows]
+
+
+@pytest.mark.parametrize("bound,tau", BOUNDS)
+def test_streamed_readout_equals_the_readout_of_the_whole_matrix(scores, bound, tau):
+    """One pass over row blocks (in any order: the running maximum is rescaled whenever a block
+    raises it) gives the two-pass read-out of the held matrix, for plain and bootstrap weights."""
+    n = len(scores)
+    s = scores.clone()
+    s[140, 3] = 12.0  # the largest off-diagonal score in the last block: the rescaling must happen
+    w = torch.cat([torch.ones(1, n), torch.from_numpy(intervals.multinomial_weights(n, 5, seed=2))]).double()
+    want = intervals.weighted_readout(bound, s, w, tau=tau)
+    for order in (None, lambda starts: starts[::-1]):
+        got = intervals.streamed_readout(bound, _row_blocks(s, 13, order), n, w, tau=tau)
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.usefixtures("one_torch_thread")
+@pytest.mark.parametrize("bound", ["infonce", "nwj"])
+def test_a_held_out_set_too_large_for_one_matrix_is_streamed(monkeypatch, bound):
+    """Above HELDOUT_MATRIX_ELEMENTS the fit never asks the critic for more than a block of rows
+    and gets the estimate, curve and interval of the materialised path (float32 vs float64 sums)."""
+    x, y, _ = gaussian_pairs(800, 0.8, 2, 0)
+    spec = f"{bound}:steps=200,eval_every=50,batch_size=64,early_stopping=false"
+    want, want_info = mibench.get_estimator(spec).estimate_with_info(x, y)
+    monkeypatch.setattr(engine, "HELDOUT_MATRIX_ELEMENTS", 399 * 400)
+    calls = []
+    real = engine.score_matrix
+    monkeypatch.setattr(engine, "score_matrix", lambda c, a, b, m=2**23: calls.append(len(a)) or real(c, a, b, m))
+    monkeypatch.setattr(engine.StreamedScores, "BLOCK_ELEMENTS", 400 * 30)  # blocks of 30 rows
+    got, info = mibench.get_estimator(spec).estimate_with_info(x, y)
+    assert info["n_test"] == 400 and calls and max(calls) == 30
+    assert got == pytest.approx(want, abs=1e-5)
+    np.testing.assert_allclose(np.array(info["test_curve"]), np.array(want_info["test_curve"]), atol=1e-5)
+    assert info["ci"]["low"] == pytest.approx(want_info["ci"]["low"], abs=1e-5)
+    assert info["ci"]["high"] == pytest.approx(want_info["ci"]["high"], abs=1e-5)
