@@ -6,6 +6,7 @@ that cannot be sent to a worker) surfaces here, before anything runs.
 
 from __future__ import annotations
 
+import functools
 import os
 import pickle
 import platform
@@ -154,14 +155,20 @@ def package_versions() -> dict[str, Any]:
     return out
 
 
-def machine() -> dict[str, Any]:
-    """Where a run ran: host, CPU, cores, memory and GPU (for the report's run table)."""
-    info: dict[str, Any] = {"host": platform.node(), "platform": platform.platform(), "cores": os.cpu_count()}
+@functools.cache
+def cpu_model() -> str | None:
+    """This machine's CPU model name (from /proc/cpuinfo where there is one)."""
     try:
         with open("/proc/cpuinfo") as fh:
-            info["cpu"] = next((line.split(":", 1)[1].strip() for line in fh if line.startswith("model name")), None)
+            return next((line.split(":", 1)[1].strip() for line in fh if line.startswith("model name")), None)
     except OSError:
-        info["cpu"] = platform.processor() or None
+        return platform.processor() or None
+
+
+def machine() -> dict[str, Any]:
+    """Where a run ran: host, CPU, cores, memory and GPU (for the report's run table)."""
+    info: dict[str, Any] = {"host": platform.node(), "platform": platform.platform(), "cores": os.cpu_count(),
+                            "cpu": cpu_model()}
     try:
         info["memory_gb"] = round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)
     except (ValueError, OSError, AttributeError):

@@ -18,7 +18,7 @@ from typing import Any
 
 from mibench.core.estimator import call_estimator, call_estimator_batch, estimator_config
 from mibench.core.registry import build_estimator
-from mibench.execution.grid import BatchJob, CellJob, cells_of
+from mibench.execution.grid import BatchJob, CellJob, cells_of, cpu_model
 
 
 def now() -> str:
@@ -44,6 +44,9 @@ def base_row(job: CellJob) -> dict[str, Any]:
         "info": {},
         "error": None,
         "timestamp": now(),
+        # the CPU that computed the row (the worker's, also on a cluster): float32 training repeats
+        # bit for bit only on the same CPU model (numba and MKL pick their vector code by the host's ISA)
+        "versions": {**job.meta.get("versions", {}), "cpu": cpu_model()},
     }
 
 

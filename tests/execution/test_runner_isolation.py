@@ -51,6 +51,8 @@ def test_row_records_provenance(tmp_path):
     assert r.config["resolved"]["k"] == 3 and len(r.config_hash) == 16
     assert r.seconds > 0 and r.device == "cpu" and r.peak_memory_mb > 0
     assert r.versions["numpy"] == np.__version__ and "plugin" in r.versions
+    cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
+    assert r.versions["cpu"] == cpu  # the worker's CPU model: float32 training repeats only on the same one
     assert r.timestamp.endswith("+00:00")
 
 
