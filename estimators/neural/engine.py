@@ -288,7 +288,8 @@ class Fit:
             return self.objective.readout(self.test_scores)
         self.test_scores = StreamedScores(self.critic, x, y)
         ones = torch.ones(1, len(x), device=x.device)
-        return float(intervals.weighted_readout(self.objective.bound, self.test_scores, ones, tau=self.objective.tau)[0])
+        bound, tau = self.objective.bound, self.objective.tau
+        return float(intervals.weighted_readout(bound, self.test_scores, ones, tau=tau)[0])
 
 
 def fit_estimate(est, x, y) -> tuple[float, dict[str, Any]]:
