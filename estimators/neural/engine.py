@@ -287,9 +287,7 @@ class Fit:
             self.test_scores = score_matrix(self.critic, x, y)
             return self.objective.readout(self.test_scores)
         self.test_scores = StreamedScores(self.critic, x, y)
-        ones = torch.ones(1, len(x), device=x.device)
-        bound, tau = self.objective.bound, self.objective.tau
-        return float(intervals.weighted_readout(bound, self.test_scores, ones, tau=tau)[0])
+        return intervals.streamed_bound(self.objective.bound, self.test_scores.blocks(), len(x), self.objective.tau)
 
 
 def fit_estimate(est, x, y) -> tuple[float, dict[str, Any]]:

@@ -99,6 +99,34 @@ def streamed_readout(bound: str, blocks, n: int, weights: torch.Tensor, tau: flo
     return _finish(bound, joint / total, total, acc, top, w)
 
 
+def streamed_bound(bound: str, blocks, n: int, tau: float | None = None) -> float:
+    """The plain held-out read-out (every weight 1) over row blocks seen once, each in float32 as
+    ``bounds`` reads out a whole matrix (row logsumexp; exp of the scores minus the running maximum),
+    the per-row sums added in float64: about 5x faster than ``streamed_readout`` with one weight row,
+    which converts every block to float64 (the training loop reads out every ``eval_every`` steps).
+    The blocks are used up: overwritten in place (no copy of a block is made)."""
+    if bound != "infonce":
+        _check_partition(bound)
+    clip, top, joint, acc = _clip(bound, tau), -math.inf, 0.0, 0.0
+    for start, block in blocks:
+        r = torch.arange(len(block), device=block.device)
+        joint += float(block[r, r + start].double().sum())
+        if bound == "infonce":
+            acc += float(torch.logsumexp(block, 1).double().sum())
+            continue
+        t = block.clamp_(-clip, clip) if clip is not None else block
+        t[r, r + start] = -math.inf
+        block_top = float(t.max())
+        if block_top > top:
+            acc *= math.exp(top - block_top)
+            top = block_top
+        acc += float(t.sub_(top).exp_().sum(1).double().sum())
+    one = torch.ones(1, n, dtype=torch.float64)
+    total = one.sum(1)
+    return float(_finish(bound, torch.tensor([joint / n], dtype=torch.float64), total,
+                         torch.tensor([acc], dtype=torch.float64), top, one)[0])
+
+
 def _check_partition(bound: str) -> None:
     if bound not in _PARTITION_BOUNDS:
         raise ValueError(f"no weighted read-out for bound {bound!r}")

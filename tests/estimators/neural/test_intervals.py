@@ -137,7 +137,7 @@ def test_neural_rejects_bad_interval_parameters(spec, match):
 def _row_blocks(scores: torch.Tensor, rows: int, order=None):
     starts = list(range(0, len(scores), rows))
     for start in order(starts) if order else starts:
-        yield start, scores[start:start + rows]
+        yield start, scores[start:start + rows].clone()  # fresh, as StreamedScores makes them
 
 
 @pytest.mark.parametrize("bound,tau", BOUNDS)
@@ -152,6 +152,10 @@ def test_streamed_readout_equals_the_readout_of_the_whole_matrix(scores, bound, 
     for order in (None, lambda starts: starts[::-1]):
         got = intervals.streamed_readout(bound, _row_blocks(s, 13, order), n, w, tau=tau)
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+        # the training loop's plain read-out: float32 blocks, as bounds.py reads out the whole matrix
+        plain = intervals.streamed_bound(bound, _row_blocks(s, 13, order), n, tau=tau)
+        assert plain == pytest.approx(want[0], rel=2e-6, abs=2e-6)
+        assert plain == pytest.approx(float(engine.Objective(bound, tau=tau).readout(s)), rel=2e-6, abs=2e-6)
 
 
 @pytest.mark.usefixtures("one_torch_thread")
