@@ -113,7 +113,7 @@ def score_matrix(critic, x: torch.Tensor, y: torch.Tensor, max_elements: int = 2
 
 
 #: held-out score matrices up to this many entries (1 GiB of float32: n_test <= 16,384) are computed
-#: once per evaluation and kept for the interval, as every committed row was; larger held-out sets
+#: once per evaluation and kept for the interval (every committed row at N <= 3 * 10^4); larger held-out sets
 #: (N = 10^5 with a 50/50 split: 10 GB) are streamed in row blocks instead (``StreamedScores``)
 HELDOUT_MATRIX_ELEMENTS = 2**28
 
