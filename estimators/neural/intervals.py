@@ -91,10 +91,7 @@ def streamed_readout(bound: str, blocks, n: int, weights: torch.Tensor, tau: flo
         if clip is not None:
             block = block.clamp(-clip, clip)
         block[r, r + start] = -math.inf
-        block_top = float(block.max())
-        if block_top > top:
-            acc *= math.exp(top - block_top)
-            top = block_top
+        acc, top = _raise_top(acc, top, float(block.max()))
         acc += _partition_block(block, w, start, top)
     return _finish(bound, joint / total, total, acc, top, w)
 
@@ -116,15 +113,17 @@ def streamed_bound(bound: str, blocks, n: int, tau: float | None = None) -> floa
             continue
         t = block.clamp_(-clip, clip) if clip is not None else block
         t[r, r + start] = -math.inf
-        block_top = float(t.max())
-        if block_top > top:
-            acc *= math.exp(top - block_top)
-            top = block_top
+        acc, top = _raise_top(acc, top, float(t.max()))
         acc += float(t.sub_(top).exp_().sum(1).double().sum())
     one = torch.ones(1, n, dtype=torch.float64)
     total = one.sum(1)
     return float(_finish(bound, torch.tensor([joint / n], dtype=torch.float64), total,
                          torch.tensor([acc], dtype=torch.float64), top, one)[0])
+
+
+def _raise_top(acc, top: float, block_top: float):
+    """A partition sum of exp(t - top) re-expressed against max(top, block_top), and that maximum."""
+    return (acc * math.exp(top - block_top), block_top) if block_top > top else (acc, top)
 
 
 def _check_partition(bound: str) -> None:

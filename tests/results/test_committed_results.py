@@ -63,26 +63,6 @@ def test_a_sample_of_rows_recomputes_exactly(committed, tmp_path):
 TRAINED = ("mienf", "infonce", "nwj", "mine", "dv", "smile")
 
 
-def _trained_vector_rows(rows):
-    vectors = ~rows.is_image.astype(bool)
-    return rows[(rows.status == "ok") & rows.estimator_name.isin(TRAINED) & (rows.n <= 5000) & vectors]
-
-
-def _recompute(r, tmp_path):
-    """The row's cell computed today, on one thread per cell as the protocols ran them (workers = cores)."""
-    import os
-
-    again = mibench.run([r.task_id], estimators=[r.estimator], n=[int(r.n)], seeds=[int(r.seed)],
-                        store=tmp_path / "again.sqlite", workers=os.cpu_count(), progress=False)
-    return again.iloc[0]
-
-
-def _computed_here(rows):
-    from mibench.execution.grid import cpu_model
-
-    return rows.versions.map(lambda v: isinstance(v, dict) and v.get("cpu") == cpu_model())
-
-
 @pytest.mark.slow
 def test_a_sample_of_trained_rows_recomputes_exactly(committed, tmp_path):
     """The trained estimators' committed vector rows are what the code computes today: seeded, so
@@ -92,17 +72,22 @@ def test_a_sample_of_trained_rows_recomputes_exactly(committed, tmp_path):
     sweep-dense-25-8, seed 1: 1.96 on an AMD EPYC, by this code and by the code that made the row,
     against 5.84 +- 0.26 over the seeds made on an Intel Xeon). Rows from before the CPU was recorded,
     or from another model, are not sampled: across CPU models trained rows agree only in distribution."""
+    import os
+
     from mibench.execution.grid import cpu_model
 
     path, rows = committed
-    ok = _trained_vector_rows(rows)
-    ok = ok[_computed_here(ok)]
+    vectors = ~rows.is_image.astype(bool)
+    here = rows.versions.map(lambda v: isinstance(v, dict) and v.get("cpu") == cpu_model())
+    ok = rows[(rows.status == "ok") & rows.estimator_name.isin(TRAINED) & (rows.n <= 5000) & vectors & here]
     if ok.empty:
         pytest.skip(f"{path}: no vector rows of a trained estimator at n <= 5000 computed on this CPU "
                     f"model ({cpu_model()})")
     sample = ok.groupby("estimator_name", group_keys=False).apply(lambda g: g.sample(1, random_state=0))
     for r in sample.itertuples():
-        again = _recompute(r, tmp_path)
+        # one thread per cell, as the protocols ran them (workers = cores)
+        again = mibench.run([r.task_id], estimators=[r.estimator], n=[int(r.n)], seeds=[int(r.seed)],
+                            store=tmp_path / "again.sqlite", workers=os.cpu_count(), progress=False).iloc[0]
         assert again.versions["cpu"] == cpu_model()
         np.testing.assert_allclose(again.estimate, r.estimate, rtol=1e-9, atol=1e-12,
                                    err_msg=f"{path}: {r.task_id} {r.estimator} n={r.n} seed={r.seed}")
